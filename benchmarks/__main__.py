@@ -1,0 +1,34 @@
+"""`python -m benchmarks [NAME ...] [OPTIONS]`: run benchmarks, print Markdown for BENCHMARKS.md.
+
+Names come first (all benchmarks when none); options after them go to every named benchmark,
+e.g. `python -m benchmarks import --rows 20000 --backends sqlite`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from benchmarks import bench_import
+from benchmarks.common import machine
+
+BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
+    "import": bench_import.main,
+}
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    first_option = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))
+    names, options = args[:first_option] or list(BENCHMARKS), args[first_option:]
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    print(f"Machine: {machine()}\n")
+    for name in names:
+        print(f"## {name}\n")
+        print("\n".join(BENCHMARKS[name](options)), end="\n\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""What every benchmark needs: the machine, fresh databases, timing a child process."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+
+from duecall.settings import normalize_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "benchmarks" / ".cache"
+POSTGRES_URL = os.environ.get(
+    "DUECALL_BENCH_POSTGRES_URL",
+    os.environ.get("DUECALL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    with _postgres_admin() as admin, admin.connect() as conn:
+        postgres = conn.execute(text("SHOW server_version")).scalar()
+    return (
+        f"{date.today()}, {cpu}, {os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, PostgreSQL {postgres}"
+    )
+
+
+@contextmanager
+def _postgres_admin() -> Iterator[object]:
+    engine = create_engine(make_url(normalize_database_url(POSTGRES_URL)), isolation_level="AUTOCOMMIT")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def fresh_database(backend: str, workdir: Path) -> Iterator[str]:
+    """An empty database URL of `backend`, dropped afterwards."""
+    if backend == "sqlite":
+        path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
+        yield f"sqlite:///{path}"
+        for leftover in workdir.glob(path.name + "*"):
+            leftover.unlink()
+        return
+    admin_url = make_url(normalize_database_url(POSTGRES_URL))
+    name = f"duecall_bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_rss_mb: float
+    output: str
+
+
+def timed_command(args: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run a command in a child process: wall time and that child's own peak resident memory."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(child.pid, 0)  # reaps it with its own resource usage
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{err.read()}")
+        return Run(seconds, usage.ru_maxrss / 1024, out.read().strip())
+
+
+def duecall(*args: str) -> list[str]:
+    return [sys.executable, "-m", "duecall.cli", *args]

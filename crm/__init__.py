@@ -1,0 +1,1 @@
+"""The CRM store: models, account service, portfolio imports and the synthetic portfolio."""

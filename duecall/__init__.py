@@ -1,0 +1,1 @@
+"""duecall: cross-cutting pieces (settings, database, clock, auth, CLI) shared by the domains."""

@@ -1,0 +1,103 @@
+"""The `duecall` command: wires each domain's verbs into one Typer app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from crm.cli import import_command, seed_command
+from crm.models import Role
+from duecall.auth import create_user
+from duecall.context import AppContext
+from duecall.db import require_migrated, transaction, upgrade
+from duecall.demo import run_demo
+from duecall.errors import DuecallError
+from duecall.logs import configure_logging
+from duecall.settings import load_settings
+
+app = typer.Typer(
+    name="duecall",
+    help="Loan-collection telephony agent: dialer, compliance, conversations, CRM, analytics.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The CRM store.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and their bearer tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.command("import")(import_command)
+app.command("seed")(seed_command)
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+@app.command()
+def demo(
+    accounts: Annotated[int, typer.Option(min=10, help="Size of the synthetic portfolio.")] = 2000,
+) -> None:
+    """Run the main job on the embedded default and print a summary."""
+    context = AppContext.from_settings(load_settings())
+    try:
+        run_demo(context, Console(), accounts=accounts)
+    finally:
+        context.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the web server: API, webhooks, screens and the scheduler."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    from server import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations the store is missing."""
+    settings = load_settings()
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[Role, typer.Option(help="What the user may do.")],
+    agent_id: Annotated[
+        str | None,
+        typer.Option(help="For --role agent: the tele-caller's agent id (default NAME)."),
+    ] = None,
+) -> None:
+    """Add a user and print their bearer token (shown only this once)."""
+    context = AppContext.from_settings(load_settings())
+    try:
+        require_migrated(context.engine)
+        with transaction(context.sessions) as session:
+            try:
+                _user, token = create_user(
+                    session, name=name, role=role, now=context.clock.now(), agent_id=agent_id
+                )
+            except ValueError as exc:
+                raise DuecallError(str(exc)) from None
+    finally:
+        context.close()
+    typer.echo(token)
+
+
+def main() -> None:
+    """Console entry point: domain errors become a one-line message and exit status 2."""
+    try:
+        app()
+    except DuecallError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(2) from None
+if __name__ == "__main__":
+    main()

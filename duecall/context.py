@@ -1,0 +1,33 @@
+"""What a running duecall needs, built once from the settings and passed around explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from duecall.clock import Clock, clock_for
+from duecall.db import make_engine, make_sessionmaker
+from duecall.settings import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppContext:
+        engine = make_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            clock=clock or clock_for(settings.clock),
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()

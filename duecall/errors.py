@@ -1,0 +1,53 @@
+"""The domain's exceptions. Adapters translate vendor errors into these; routes map them to HTTP.
+
+DuecallError
+├── ConfigurationError      settings or a policy file that cannot be used
+├── DatabaseNotMigrated     the store's schema is behind the code
+├── NotFound                a record that was asked for does not exist
+├── Forbidden               the caller's role may not do this
+├── InvalidInput            input with a field that is wrong (names the field)
+│   └── UnreadableFile      an import file that cannot be read at all
+└── ProviderError           a telephony or LLM vendor failed
+"""
+
+from __future__ import annotations
+
+
+class DuecallError(Exception):
+    """Base of every error duecall raises on purpose."""
+
+
+class ConfigurationError(DuecallError):
+    pass
+
+
+class DatabaseNotMigrated(DuecallError):
+    pass
+
+
+class NotFound(DuecallError):
+    pass
+
+
+class Forbidden(DuecallError):
+    pass
+
+
+class InvalidInput(DuecallError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class UnreadableFile(InvalidInput):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+
+
+class ProviderError(DuecallError):
+    """A vendor call failed; `retryable` says whether trying again later can help."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable

@@ -1,0 +1,119 @@
+"""The one typed settings object. Nothing else in duecall reads the environment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from duecall.errors import ConfigurationError
+
+# Values people paste from examples; a secret equal to one of these is refused.
+_PLACEHOLDER_SECRETS = {"changethis", "changeme", "secret", "password", "admin", "token"}
+
+
+def normalize_database_url(url: str) -> str:
+    """Make bare PostgreSQL URLs use psycopg 3, the only PostgreSQL driver duecall ships."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """duecall configuration (see the Configuration table in README.md)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field("sqlite:///duecall.db", validation_alias="DUECALL_DATABASE_URL")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", validation_alias="DUECALL_PUBLIC_BASE_URL"
+    )
+    telephony: Literal["twilio", "simulator"] = Field(
+        "simulator", validation_alias="DUECALL_TELEPHONY"
+    )
+    twilio_account_sid: str | None = Field(None, validation_alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: SecretStr | None = Field(None, validation_alias="TWILIO_AUTH_TOKEN")
+    twilio_from_number: str | None = Field(None, validation_alias="TWILIO_FROM_NUMBER")
+    twilio_api_base_url: str = Field(
+        "https://api.twilio.com", validation_alias="DUECALL_TWILIO_API_BASE_URL"
+    )
+    agent_mode: Literal["scripted", "llm"] = Field(
+        "scripted", validation_alias="DUECALL_AGENT_MODE"
+    )
+    openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
+    llm_model: str | None = Field(None, validation_alias="DUECALL_LLM_MODEL")
+    policy: str = Field("rbi", validation_alias="DUECALL_POLICY")
+    clock: datetime | None = Field(None, validation_alias="DUECALL_CLOCK")
+    admin_token: SecretStr | None = Field(None, validation_alias="DUECALL_ADMIN_TOKEN")
+    scheduler: Literal["on", "off"] = Field("on", validation_alias="DUECALL_SCHEDULER")
+    lender_name: str = Field("Demo Bank", validation_alias="DUECALL_LENDER_NAME")
+    # Extensions beyond SPEC.
+    default_timezone: str = Field(
+        "Asia/Kolkata",
+        validation_alias=AliasChoices("DUECALL_DEFAULT_TIMEZONE"),
+        description="Lender's zone: naive timestamps in imports and report day boundaries.",
+    )
+    log_level: str = Field("INFO", validation_alias="DUECALL_LOG_LEVEL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @field_validator("public_base_url", "twilio_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("clock")
+    @classmethod
+    def _clock(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(
+                "must be an ISO-8601 instant with an offset, e.g. 2026-03-02T09:00+05:30"
+            )
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("admin_token", "twilio_auth_token", "openai_api_key")
+    @classmethod
+    def _not_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder value; set a real secret")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+
+def load_settings() -> Settings:
+    """Read the settings; a bad value raises ConfigurationError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigurationError(f"bad configuration: {problems}") from None
