@@ -22,14 +22,27 @@ def portfolio(rows: int) -> Path:
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"accounts-{rows}-seed{SEED}.csv"
     if not path.exists():
-        timed_command(duecall("seed", "--accounts", str(rows), "--seed", str(SEED), "--as-of", AS_OF, "--out", str(path)))
+        timed_command(
+            duecall(
+                "seed",
+                "--accounts",
+                str(rows),
+                "--seed",
+                str(SEED),
+                "--as-of",
+                AS_OF,
+                "--out",
+                str(path),
+            )
+        )
     return path
 
 
 def run(rows: int, backends: list[str]) -> list[str]:
     source = portfolio(rows)
+    size_mib = source.stat().st_size / 2**20
     lines = [
-        f"Importing {rows:,} accounts ({source.stat().st_size / 2**20:.0f} MiB CSV, `duecall seed --seed {SEED}`):",
+        f"Importing {rows:,} accounts ({size_mib:.0f} MiB CSV, `duecall seed --seed {SEED}`):",
         "",
         "| store | run | seconds | rows/s | peak RSS MB | result |",
         "|---|---|---:|---:|---:|---|",
@@ -41,8 +54,9 @@ def run(rows: int, backends: list[str]) -> list[str]:
                 timed_command(duecall("db", "upgrade"), env)
                 for label in ("first import", "re-import"):
                     result = timed_command(duecall("import", "accounts", str(source)), env)
+                    rate = rows / result.seconds
                     lines.append(
-                        f"| {backend} | {label} | {result.seconds:.1f} | {rows / result.seconds:,.0f} "
+                        f"| {backend} | {label} | {result.seconds:.1f} | {rate:,.0f} "
                         f"| {result.peak_rss_mb:.0f} | {result.output} |"
                     )
     return lines

@@ -32,20 +32,27 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
+        names = [
+            ln.split(":", 1)[1].strip()
+            for ln in cpuinfo.read_text().splitlines()
+            if ln.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     with _postgres_admin() as admin, admin.connect() as conn:
         postgres = conn.execute(text("SHOW server_version")).scalar()
+    versions = f"SQLite {sqlite3.sqlite_version}, PostgreSQL {postgres}"
     return (
         f"{date.today()}, {cpu}, {os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, PostgreSQL {postgres}"
+        f"Python {platform.python_version()}, {versions}"
     )
 
 
 @contextmanager
 def _postgres_admin() -> Iterator[object]:
-    engine = create_engine(make_url(normalize_database_url(POSTGRES_URL)), isolation_level="AUTOCOMMIT")
+    engine = create_engine(
+        make_url(normalize_database_url(POSTGRES_URL)), isolation_level="AUTOCOMMIT"
+    )
     try:
         yield engine
     finally:
@@ -85,7 +92,8 @@ def timed_command(args: list[str], env: dict[str, str] | None = None) -> Run:
     """Run a command in a child process: wall time and that child's own peak resident memory."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        child = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=out, stderr=err)
+        environment = {**os.environ, **(env or {})}
+        child = subprocess.Popen(args, env=environment, stdout=out, stderr=err)
         _pid, status, usage = os.wait4(child.pid, 0)  # reaps it with its own resource usage
         seconds = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)

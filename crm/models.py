@@ -153,7 +153,7 @@ class Account(Base):
     )
 
     borrower: Mapped[Borrower] = relationship(back_populates="accounts")
-    phones: Mapped[list[Phone]] = relationship(order_by="Phone.id")
+    phones: Mapped[list[Phone]] = relationship(order_by="Phone.number")
     flags: Mapped[list[AccountFlag]] = relationship(order_by="AccountFlag.flag")
     holds: Mapped[list[Hold]] = relationship(order_by="Hold.id")
     preferences: Mapped[list[ContactPreference]] = relationship(order_by="ContactPreference.id")
@@ -174,17 +174,16 @@ class AccountFlag(Base):
 class Phone(Base):
     __tablename__ = "phones"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id", ondelete="CASCADE"))
-    number: Mapped[str] = mapped_column(String(20))  # E.164
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.account_id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
     # Where the number came from: the import's `phone` or `alt_phone`, or a call.
     source: Mapped[str] = mapped_column(String(16), default="primary")
     status: Mapped[PhoneStatus] = mapped_column(
         _enum(PhoneStatus, "phone_status"), default=PhoneStatus.OK
     )
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    __table_args__ = (UniqueConstraint("account_id", "number"),)
 
 
 class Hold(Base):

@@ -99,5 +99,7 @@ def main() -> None:
     except DuecallError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
     main()

@@ -95,10 +95,9 @@ class MergeContext:
 
 @dataclass(frozen=True)
 class Check:
-    """Rows of the main staging table matching `condition` are rejected with `reason`."""
+    """A query over the main staging table: the (line, reason) of each row it rejects."""
 
-    condition: ColumnElement[bool]
-    reason: ColumnElement[str]
+    rejected: Select[Any]
 
 
 def _no_finish(conn: Connection, ctx: MergeContext) -> None:
@@ -170,40 +169,37 @@ def upsert_from(
 def duplicate_checks(kind: ImportKind) -> list[Check]:
     """A key already seen in an earlier batch, or earlier in this one, is a duplicate."""
     main, seen = kind.main, kind.seen
-    what = ", ".join(kind.key)
-    # Keys in `seen` are unique (duplicates never get there): one row, no aggregate needed.
+    said = f"duplicate {', '.join(kind.key)} in file (first at line "
+    # Keys in `seen` are unique (duplicates never get there): a lookup through its unique index
+    # per staged row. (A join lets PostgreSQL hash the whole, growing table on every batch.)
     seen_line = (
         select(seen.c.line)
         .where(and_(*(seen.c[k] == main.c[k] for k in kind.key)))
         .scalar_subquery()
     )
-    first = main.alias("first_occurrence")
-    first_line = (
-        select(func.min(first.c.line))
-        .where(and_(*(first.c[k] == main.c[k] for k in kind.key)))
-        .scalar_subquery()
+    earlier_batch = select(main.c.line, literal(said) + cast(seen_line, String) + ")").where(
+        seen_line.is_not(None)
     )
-    return [
-        Check(
-            condition=seen_line.is_not(None),
-            reason=literal(f"duplicate {what} in file (first at line ")
-            + cast(seen_line, String)
-            + ")",
-        ),
-        Check(
-            condition=main.c.line > first_line,
-            reason=literal(f"duplicate {what} in file (first at line ")
-            + cast(first_line, String)
-            + ")",
-        ),
-    ]
+    first = (
+        select(*(main.c[k] for k in kind.key), func.min(main.c.line).label("line"))
+        .group_by(*(main.c[k] for k in kind.key))
+        .having(func.count() > 1)
+        .subquery("first_occurrence")
+    )
+    earlier_row = (
+        select(main.c.line, literal(said) + cast(first.c.line, String) + ")")
+        .join(first, and_(*(first.c[k] == main.c[k] for k in kind.key)))
+        .where(main.c.line > first.c.line)
+    )
+    return [Check(earlier_batch), Check(earlier_row)]
 
 
 def unknown_account_check(main: Table) -> Check:
     accounts = table_of(Account)
     return Check(
-        condition=~exists().where(accounts.c.account_id == main.c.account_id),
-        reason=literal("account_id: unknown account ") + main.c.account_id,
+        select(main.c.line, literal("account_id: unknown account ") + main.c.account_id).where(
+            ~exists().where(accounts.c.account_id == main.c.account_id)
+        )
     )
 
 
@@ -235,8 +231,6 @@ ACCOUNTS = _staging(
     Column("agency", String),
     Column("assigned_agent", String),
     Column("npa_since", Date),
-    Index("ix_staging_accounts_key", "account_id", "line"),
-    Index("ix_staging_accounts_borrower_line", "borrower_id", "line"),
 )
 ACCOUNT_PHONES = Table(
     "staging_account_phones",
@@ -246,7 +240,6 @@ ACCOUNT_PHONES = Table(
     Column("number", String),
     Column("source", String),
     Column("status", String),
-    Index("ix_staging_account_phones_number", "account_id", "number"),
     prefixes=["TEMPORARY"],
 )
 ACCOUNT_FLAGS = Table(
@@ -320,12 +313,12 @@ def merge_accounts(conn: Connection, ctx: MergeContext) -> None:
     upsert_names(conn, table_of(Agency), "agency_id", s.c.agency)
     upsert_names(conn, table_of(Agent), "agent_id", s.c.assigned_agent)
 
-    latest = s.alias("latest")
-    last_line = select(func.max(latest.c.line)).where(latest.c.borrower_id == s.c.borrower_id)
+    # A borrower on several rows takes the name on the last one.
+    last = select(func.max(s.c.line).label("line")).group_by(s.c.borrower_id).subquery("last_row")
     upsert_from(
         conn,
         table_of(Borrower),
-        select(s.c.borrower_id, s.c.borrower_name).where(s.c.line == last_line.scalar_subquery()),
+        select(s.c.borrower_id, s.c.borrower_name).join(last, last.c.line == s.c.line),
         ["borrower_id", "name"],
         ["borrower_id"],
         ["name"],
@@ -454,7 +447,6 @@ CALLS = _staging(
     Column("promised_on", Date),
     Column("recording_url", String),
     Column("phone", String),
-    Index("ix_staging_calls_key", "call_id", "line"),
 )
 
 
@@ -549,7 +541,6 @@ PAYMENTS = _staging(
     Column("paid_at", Date),
     Column("amount", BigInteger),
     Column("reference", String),
-    Index("ix_staging_payments_key", "account_id", "paid_at", "amount", "reference", "line"),
 )
 
 
@@ -581,7 +572,6 @@ SNAPSHOTS = _staging(
     Column("dpd", Integer),
     Column("overdue_amount", BigInteger),
     Column("principal_outstanding", BigInteger),
-    Index("ix_staging_snapshots_key", "account_id", "as_of", "line"),
 )
 MULTI_ACCOUNT = _work("work_multi_account", Column("account_id", String, primary_key=True))
 SNAPSHOT_DATES = _work("work_snapshot_dates", Column("as_of", Date, primary_key=True))

@@ -244,11 +244,7 @@ class _Writer:
                 conn.execute(text(f"ANALYZE {seen.name}"))
             rejected_lines = select(REJECTS.c.line)
             for check in checks:
-                conn.execute(
-                    REJECTS.insert().from_select(
-                        ["line", "reason"], select(main.c.line, check.reason).where(check.condition)
-                    )
-                )
+                conn.execute(REJECTS.insert().from_select(["line", "reason"], check.rejected))
                 conn.execute(delete(main).where(main.c.line.in_(rejected_lines)))
             for table in kind.tables[1:]:
                 conn.execute(delete(table).where(table.c.line.in_(rejected_lines)))

@@ -258,7 +258,6 @@ def upgrade() -> None:
     )
     op.create_table(
         "phones",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("account_id", sa.String(length=64), nullable=False),
         sa.Column("number", sa.String(length=20), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
@@ -282,8 +281,7 @@ def upgrade() -> None:
             name=op.f("fk_phones_account_id_accounts"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_phones")),
-        sa.UniqueConstraint("account_id", "number", name=op.f("uq_phones_account_id")),
+        sa.PrimaryKeyConstraint("account_id", "number", name=op.f("pk_phones")),
     )
     op.create_table(
         "snapshots",
