@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+import compliance.routes
 import crm.routes
 from duecall.clock import Clock
 from duecall.context import AppContext
@@ -73,4 +74,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return JSONResponse({"status": "ready"})
 
     app.include_router(crm.routes.router)
+    app.include_router(compliance.routes.router)
     return app

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -263,6 +264,15 @@ class Call(Base):
         Index("ix_calls_account_started", "account_id", "started_at"),
         Index("ix_calls_agent_started", "agent_id", "started_at"),
         Index("ix_calls_started", "started_at"),
+        # The latest promise per account, wrong-number reports, disposition mixes.
+        Index("ix_calls_disposition_account", "disposition", "account_id", "started_at"),
+        # Callbacks still to come (few calls carry one).
+        Index(
+            "ix_calls_callback_at",
+            "callback_at",
+            sqlite_where=text("callback_at IS NOT NULL"),
+            postgresql_where=text("callback_at IS NOT NULL"),
+        ),
     )
 
     turns: Mapped[list[TranscriptTurn]] = relationship(order_by="TranscriptTurn.seq")
@@ -308,7 +318,7 @@ class Promise(Base):
     call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.call_id"), unique=True)
     amount: Mapped[Decimal] = mapped_column(Money)
     promised_on: Mapped[date] = mapped_column(Date)  # the day the promise was made
-    promised_date: Mapped[date] = mapped_column(Date)  # the day the borrower promised to pay by
+    promised_date: Mapped[date] = mapped_column(Date, index=True)  # the day promised to pay by
     status: Mapped[PromiseStatus] = mapped_column(
         _enum(PromiseStatus, "promise_status"), default=PromiseStatus.PENDING
     )

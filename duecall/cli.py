@@ -8,6 +8,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+import compliance.cli
 from crm.cli import import_command, seed_command
 from crm.models import Role
 from duecall.auth import create_user
@@ -28,6 +29,7 @@ db_app = typer.Typer(help="The CRM store.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and their bearer tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(compliance.cli.app, name="compliance")
 app.command("import")(import_command)
 app.command("seed")(seed_command)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from compliance.policy import Policy, load_policy
 from duecall.clock import Clock, clock_for
 from duecall.db import make_engine, make_sessionmaker
 from duecall.settings import Settings
@@ -18,15 +19,19 @@ class AppContext:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock
+    policy: Policy  # the compliance policy every call is checked against
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppContext:
+        """Everything the settings describe; a bad policy file fails here, at start-up."""
+        policy = load_policy(settings.policy)
         engine = make_engine(settings.database_url)
         return cls(
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
             clock=clock or clock_for(settings.clock),
+            policy=policy,
         )
 
     def close(self) -> None:

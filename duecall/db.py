@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,45 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def bulk_insert(
+    conn: Connection, table: str, rows: Sequence[tuple[Any, ...]], columns: Sequence[str] = ()
+) -> None:
+    """Insert plain tuples fast: COPY on PostgreSQL, executemany on SQLite.
+
+    Values are as the columns store them: integer paise for money, naive UTC datetimes for
+    instants (see Money and UTCDateTime).
+    """
+    if not rows:
+        return
+    target = f"{table} ({', '.join(columns)})" if columns else table
+    dbapi: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with dbapi.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(rows[0]))
+    dbapi.executemany(
+        f"INSERT INTO {target} VALUES ({marks})", [tuple(map(_sqlite_value, r)) for r in rows]
+    )
+
+
+def _sqlite_value(value: Any) -> Any:
+    """Values in the text forms SQLAlchemy's SQLite Date and DateTime types read back."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only; on SQLite its transactions do not take the write lock."""
+    with engine.connect() as conn:
+        yield conn.execution_options(sqlite_begin="DEFERRED")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -4,6 +4,7 @@ DUECALL_TEST_POSTGRES_URL is set), emptied after every test, and a fixed clock."
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from duecall.cli import main as cli_main
 from duecall.clock import FixedClock
 from duecall.db import Base, make_engine, make_sessionmaker, upgrade
 from duecall.settings import normalize_database_url
@@ -93,3 +95,29 @@ def session(db: Database) -> Iterator[Session]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
+
+
+@dataclass
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # away from any developer's .env
+
+    def run(*args: str, **env: str) -> Outcome:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(sys, "argv", ["duecall", *args])
+        try:
+            cli_main()
+            code = 0
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        captured = capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+
+    return run

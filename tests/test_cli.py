@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers
@@ -18,34 +17,7 @@ from sqlalchemy import select
 from crm.buckets import bucket_for_dpd
 from crm.models import Account
 from duecall.auth import authenticate
-from duecall.cli import main
 from tests.conftest import Database
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)  # away from any developer's .env
-
-    def run(*args: str, **env: str) -> Outcome:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setattr(sys, "argv", ["duecall", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
-
-    return run
 
 
 def test_seed_is_deterministic_and_realistic(cli) -> None:  # type: ignore[no-untyped-def]

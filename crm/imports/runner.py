@@ -15,7 +15,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from crm.imports.kinds import (
     RowContext,
     duplicate_checks,
 )
+from duecall.db import bulk_insert
 from duecall.errors import UnreadableFile
 
 BATCH_ROWS = 10_000
@@ -226,7 +227,6 @@ class _Writer:
 
     def _merge_batches(self, conn: Connection) -> None:
         kind = self.kind
-        stager = _BulkWriter(conn)
         checks = [*duplicate_checks(kind), *kind.checks()]
         main, seen = kind.main, kind.seen
         postgres = conn.dialect.name == "postgresql"
@@ -237,7 +237,8 @@ class _Writer:
             if item is _ABORT:
                 raise _Aborted
             assert isinstance(item, dict)
-            stager.write(item)
+            for name, rows in item.items():
+                bulk_insert(conn, name, rows)
             if postgres and batch_number % 10 == 0:
                 # Autovacuum never analyzes temporary tables; without up-to-date statistics the
                 # planner would scan the growing table of seen keys instead of probing its index.
@@ -353,39 +354,6 @@ class _CsvSource:
             end = self._reader.line_num
             if fields and any(field.strip() for field in fields):
                 yield start, fields
-
-
-class _BulkWriter:
-    """Fast inserts into staging tables: COPY on PostgreSQL, executemany on SQLite."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._dbapi: Any = conn.connection.driver_connection
-        self._postgres = conn.dialect.name == "postgresql"
-
-    def write(self, buffers: Buffers) -> None:
-        for name, rows in buffers.items():
-            if rows:
-                self._write(name, rows)
-
-    def _write(self, name: str, rows: list[tuple[Any, ...]]) -> None:
-        if self._postgres:
-            with self._dbapi.cursor() as cursor, cursor.copy(f"COPY {name} FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join("?" * len(rows[0]))
-        self._dbapi.executemany(
-            f"INSERT INTO {name} VALUES ({marks})", [tuple(map(_sqlite_value, r)) for r in rows]
-        )
-
-
-def _sqlite_value(value: Any) -> Any:
-    """Values in the text forms SQLAlchemy's SQLite Date and DateTime types read back."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def describe(result: ImportResult) -> str:

@@ -1,0 +1,173 @@
+"""Compliance benchmark (issue 3).
+
+1. Single decisions per second on one core, history of 20 attempts (goal ≥ 20,000/s): an allowed
+   case, and a blocked case whose next_allowed_at has to be searched.
+2. Screening a portfolio through the batched form: 1,000,000 accounts with 5,000,000 past calls
+   (goal ≤ 20 s on SQLite and on PostgreSQL), and a dialer-sized batch of 1,000 accounts.
+   Calls are spread over the 90 days before the screening instant, 5 per account on average,
+   with realistic dispositions (PTPs with promises, callbacks, wrong numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+from benchmarks.bench_import import AS_OF, portfolio
+from benchmarks.common import duecall, fresh_database, timed_command
+from compliance.engine import decide
+from compliance.facts import AccountFacts, Attempt, Case
+from compliance.policy import load_policy
+from compliance.screening import screen
+from crm.models import Account
+from duecall.db import bulk_insert, make_engine
+
+AT = datetime(2026, 11, 2, 5, 30, tzinfo=UTC)  # 11:00 in Mumbai, the day after the portfolio
+DISPOSITIONS = (
+    ("RNR", 34), ("BUSY", 8), ("UNREACHABLE", 10), ("PTP", 12), ("CALLBACK", 6), ("REFUSED", 6),
+    ("PAID", 5), ("DISPUTE", 1), ("HARDSHIP", 4), ("WRONG_NUMBER", 2), ("THIRD_PARTY", 4),
+    ("VOICEMAIL", 5), ("DROPPED", 3),
+)  # fmt: skip
+AGENTS = [f"TC{n:03d}" for n in range(1, 41)] + ["BOT"]
+
+
+def single(count: int) -> list[str]:
+    rng = random.Random(1)
+    phone = "+919812345678"
+    lines = [
+        "| case | policy | decisions/s | µs per decision | result |",
+        "|---|---|---:|---:|---|",
+    ]
+    for label, span_hours in (("allowed", 24 * 20), ("blocked, next_allowed_at searched", 24 * 6)):
+        history = tuple(
+            Attempt(
+                AT - timedelta(hours=rng.randint(2, span_hours)),
+                phone,
+                rng.choice(["RNR", "BUSY", "DROPPED"]),
+            )
+            for _ in range(20)
+        )
+        case = Case(AT, phone, AccountFacts(account_id="A1", dpd=12, phones=(phone,)), history)
+        for name in ("rbi", "us-regf"):
+            policy = load_policy(name)
+            outcome = decide(case, policy)
+            started = time.perf_counter()
+            for _ in range(count):
+                decide(case, policy)
+            elapsed = time.perf_counter() - started
+            rules = ", ".join(r.rule for r in outcome.reasons) or "allowed"
+            lines.append(
+                f"| {label} | {name} | {count / elapsed:,.0f} | {elapsed / count * 1e6:.1f} | {rules} |"
+            )
+    return lines
+
+
+def populate_calls(url: str, accounts: int, calls: int, seed: int = 5) -> None:
+    """`calls` past calls over 90 days for accounts ACC00000001…, with promises for PTPs."""
+    rng = random.Random(seed)
+    codes = [c for c, _ in DISPOSITIONS]
+    weights = [w for _, w in DISPOSITIONS]
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        known = set(conn.execute(text("SELECT agent_id FROM agents")).scalars())
+        missing = [a for a in AGENTS if a not in known]
+        bulk_insert(
+            conn,
+            "agents",
+            [(a, a, "bot" if a == "BOT" else "human", None, None, True) for a in missing],
+        )
+        primary = dict(
+            conn.execute(
+                text("SELECT account_id, number FROM phones WHERE source = 'primary'")
+            ).all()
+        )
+        call_columns = ("call_id", "account_id", "agent_id", "phone", "mode", "source", "status",
+                        "disposition", "started_at", "duration_s", "callback_at")  # fmt: skip
+        promise_columns = ("account_id", "call_id", "amount", "promised_on", "promised_date",
+                           "status", "created_at")  # fmt: skip
+        batch: list[tuple[object, ...]] = []
+        promises: list[tuple[object, ...]] = []
+        base = AT.replace(tzinfo=None)
+        for n in range(calls):
+            account_id = f"ACC{rng.randint(1, accounts):08d}"
+            started = base - timedelta(seconds=rng.randint(600, 90 * 86400))
+            code = rng.choices(codes, weights)[0]
+            agent = rng.choice(AGENTS)
+            callback = started + timedelta(hours=rng.randint(1, 72)) if code == "CALLBACK" else None
+            call_id = f"C{n:09d}"
+            batch.append((call_id, account_id, agent, primary.get(account_id), "bot" if agent == "BOT" else "agent",
+                          "import", "completed", code, started, rng.randint(0, 400), callback))  # fmt: skip
+            if code == "PTP":
+                promised = started.date() + timedelta(days=rng.randint(0, 14))
+                promises.append(
+                    (
+                        account_id,
+                        call_id,
+                        rng.randint(1000, 20000) * 100,
+                        started.date(),
+                        promised,
+                        "pending",
+                        started,
+                    )
+                )
+            if len(batch) == 100_000:
+                bulk_insert(conn, "calls", batch, call_columns)
+                bulk_insert(conn, "promises", promises, promise_columns)
+                batch, promises = [], []
+        bulk_insert(conn, "calls", batch, call_columns)
+        bulk_insert(conn, "promises", promises, promise_columns)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+def screening(accounts: int, calls: int, backends: list[str]) -> list[str]:
+    source = portfolio(accounts)
+    lines = [
+        f"{accounts:,} accounts (`duecall seed`, as of {AS_OF}) and {calls:,} calls over 90 days; "
+        f"screened at {AT.isoformat()} (11:00 in Mumbai) under `rbi`:",
+        "",
+        "| store | accounts screened | seconds | accounts/s | allowed | blocked |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    policy = load_policy("rbi")
+    with tempfile.TemporaryDirectory(prefix="duecall-bench-") as workdir:
+        for backend in backends:
+            with fresh_database(backend, Path(workdir)) as url:
+                env = {"DUECALL_DATABASE_URL": url}
+                timed_command(duecall("db", "upgrade"), env)
+                timed_command(duecall("import", "accounts", str(source)), env)
+                populate_calls(url, accounts, calls)
+                engine = make_engine(url)
+                for label, chosen in (
+                    ("all", None),
+                    ("1,000", select(Account.account_id).order_by(Account.account_id).limit(1000)),
+                ):
+                    with engine.connect() as conn:
+                        started = time.perf_counter()
+                        result = screen(conn, chosen, at=AT, policy=policy)
+                        elapsed = time.perf_counter() - started
+                    allowed = sum(1 for s in result.values() if s.decision.allowed)
+                    lines.append(
+                        f"| {backend} | {len(result):,} ({label}) | {elapsed:.2f} | "
+                        f"{len(result) / elapsed:,.0f} | {allowed:,} | {len(result) - allowed:,} |"
+                    )
+                engine.dispose()
+    return lines
+
+
+def main(argv: list[str]) -> list[str]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--decisions", type=int, default=50_000)
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--calls", type=int, default=5_000_000)
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    args = parser.parse_args(argv)
+    lines = ["Single decisions, one core, history of 20 attempts:", "", *single(args.decisions), ""]
+    return lines + screening(args.accounts, args.calls, args.backends)

@@ -1,0 +1,456 @@
+"""The decision: may `case.phone` be called at `case.at`, every rule that blocks, and from when.
+
+Pure: no I/O, no clock. Each rule, given an instant at which it blocks, also says the earliest
+instant at which it could stop blocking (its release), or that it never will. `next_allowed_at`
+jumps to the latest release of the rules blocking now and evaluates again, so it is exact
+without stepping through time. History after the instant decided on is ignored.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from compliance.facts import WEEKDAYS, Case, Preference
+from compliance.policy import Policy, Window
+from compliance.zones import local_instant, phone_zones, start_of_day, valid_phone_zones, zone
+from crm.dispositions import RPC_CODES
+from duecall.logs import mask_phone
+
+# SPEC's rule names, in the order reasons are listed.
+RULES = (
+    "window",
+    "daily_attempts",
+    "daily_conversations",
+    "min_gap",
+    "weekly_attempts",
+    "post_conversation",
+    "promise_pending",
+    "hold",
+    "flag",
+    "wrong_number",
+    "preference",
+)
+# How far ahead next_allowed_at is searched; beyond it the answer is null.
+SEARCH_HORIZON = timedelta(days=730)
+_MAX_STEPS = 5000
+_ONE_DAY = timedelta(days=1)
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    rule: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reasons: tuple[Reason, ...]
+    next_allowed_at: datetime | None  # `at` itself when allowed; none when it never can be
+    at: datetime
+    zones: tuple[str, ...]
+    callback: bool  # the call is the callback the borrower asked for
+    policy: str
+    policy_version: str
+
+    def as_json(self) -> dict[str, Any]:
+        """SPEC's output: allowed, reasons, next_allowed_at (local to the first zone)."""
+        local = zone(self.zones[0])
+        return {
+            "allowed": self.allowed,
+            "reasons": [{"rule": r.rule, "detail": r.detail} for r in self.reasons],
+            "next_allowed_at": (
+                self.next_allowed_at.astimezone(local).isoformat()
+                if self.next_allowed_at is not None
+                else None
+            ),
+            "policy": {"name": self.policy, "version": self.policy_version},
+            "zones": list(self.zones),
+        }
+
+    def receipt(self, phone: str) -> dict[str, Any]:
+        """What an auditor needs to see why a call went ahead (stored on the call)."""
+        return {
+            "policy": self.policy,
+            "policy_version": self.policy_version,
+            "decided_at": self.at.astimezone(UTC).isoformat(),
+            "phone": mask_phone(phone),
+            "zones": list(self.zones),
+            "local_times": {z: self.at.astimezone(zone(z)).isoformat() for z in self.zones},
+            "callback": self.callback,
+            "rules_evaluated": list(RULES),
+            "allowed": self.allowed,
+            "reasons": [{"rule": r.rule, "detail": r.detail} for r in self.reasons],
+        }
+
+
+def decide(case: Case, policy: Policy) -> Decision:
+    """Decide on `case` under `policy`."""
+    context = _Context(case, policy)
+    blocks = context.evaluate(case.at)
+    reasons = tuple(Reason(b.rule, b.detail) for b in sorted(blocks, key=_rule_order))
+    return Decision(
+        allowed=not blocks,
+        reasons=reasons,
+        next_allowed_at=context.search(case.at, blocks) if blocks else case.at,
+        at=case.at,
+        zones=context.zone_names,
+        callback=context.is_callback(case.at),
+        policy=policy.name,
+        policy_version=policy.version,
+    )
+
+
+def candidate_zones(case: Case, policy: Policy) -> tuple[str, ...]:
+    """The account's zone if known, else every zone of the phone, else the policy's fallback."""
+    if case.account.timezone:
+        return (case.account.timezone,)
+    found = (
+        valid_phone_zones(case.phone)
+        if case.account.phones_known_valid
+        else phone_zones(case.phone)
+    )
+    return found or policy.fallback_zones
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    rule: str
+    detail: str
+    release: datetime | None  # earliest instant it may pass; none: never
+
+
+def _rule_order(block: _Block) -> int:
+    return RULES.index(block.rule)
+
+
+class _Context:
+    """One case, prepared once: zones, history sorted with local dates, applicable preferences."""
+
+    def __init__(self, case: Case, policy: Policy) -> None:
+        self.policy = policy
+        self.zone_names = candidate_zones(case, policy)
+        self.zones = tuple(zone(z) for z in self.zone_names)
+        self.reference = self.zones[0]  # local days for caps, promises and holds
+        self.overdue = case.account.dpd is None or case.account.dpd >= 1
+        self.account = case.account
+        self.phone = case.phone
+        self.history = sorted(case.history, key=lambda a: a.at)
+        self.times = [a.at for a in self.history]
+        self.days = [a.at.astimezone(self.reference).date() for a in self.history]
+        self.conversations = [i for i, a in enumerate(self.history) if a.disposition in RPC_CODES]
+        self.promises = [
+            i for i, a in enumerate(self.history) if a.disposition == "PTP" and a.ptp_date
+        ]
+        self.wrong_number_at = next(
+            (
+                a.at
+                for a in self.history
+                if a.disposition == "WRONG_NUMBER" and a.phone == case.phone
+            ),
+            None,
+        )
+        self.preferences = [
+            p for p in case.account.preferences if p.phone is None or p.phone == case.phone
+        ]
+        self.blocking_flags = sorted(case.account.flags & policy.blocking_flags)
+
+    # -- callbacks --
+
+    def _callback_time(self, k: int) -> datetime | None:
+        """The callback time asked for on the latest attempt up to index k."""
+        return self.history[k - 1].callback_at if k else None
+
+    def is_callback(self, t: datetime) -> bool:
+        requested = self._callback_time(bisect_right(self.times, t))
+        return requested is not None and abs(t - requested) <= self.policy.callback_tolerance
+
+    # -- evaluation --
+
+    def evaluate(self, t: datetime) -> list[_Block]:
+        policy, blocks = self.policy, []
+        k = bisect_right(self.times, t)  # attempts at or before t
+        requested = self._callback_time(k)
+        tolerance = policy.callback_tolerance
+        callback = requested is not None and abs(t - requested) <= tolerance
+        # Before a requested callback's tolerance opens, that opening may lift exempt rules.
+        opens = (
+            requested - tolerance if requested is not None and requested - tolerance > t else None
+        )
+        closes = requested + tolerance + _TICK if callback and requested is not None else None
+        exempt = policy.callback_exempt if callback else frozenset()
+        today, tomorrow = _day_bounds(t, self.zone_names[0])
+
+        if self.blocking_flags:
+            blocks.append(
+                _Block("flag", f"the account is flagged {', '.join(self.blocking_flags)}", None)
+            )
+        if self.phone in self.account.wrong_numbers or (
+            self.wrong_number_at is not None and self.wrong_number_at <= t
+        ):
+            blocks.append(
+                _Block(
+                    "wrong_number",
+                    f"{mask_phone(self.phone)} was reported as not the borrower's number",
+                    None,
+                )
+            )
+
+        window_block = self._window(t, callback, opens, closes)
+        if window_block is not None:
+            blocks.append(window_block)
+
+        same_day = k
+        while same_day > 0 and self.days[same_day - 1] == today:
+            same_day -= 1
+        attempts_today = k - same_day
+        capped = policy.daily_attempts and "daily_attempts" not in exempt
+        if capped and attempts_today >= policy.daily_attempts:
+            blocks.append(
+                _Block(
+                    "daily_attempts",
+                    f"{attempts_today} attempts already on {today} "
+                    f"(at most {policy.daily_attempts} a day)",
+                    _earliest(tomorrow, opens),
+                )
+            )
+        if attempts_today and policy.daily_conversations and "daily_conversations" not in exempt:
+            talks = sum(1 for i in range(same_day, k) if self.history[i].disposition in RPC_CODES)
+            if talks >= policy.daily_conversations:
+                blocks.append(
+                    _Block(
+                        "daily_conversations",
+                        f"already spoke with the borrower on {today}; no further call that day "
+                        "except the callback they asked for",
+                        _earliest(tomorrow, opens),
+                    )
+                )
+        if policy.min_gap and k and "min_gap" not in exempt:
+            last = self.times[k - 1]
+            if t - last < policy.min_gap:
+                minutes = int(policy.min_gap.total_seconds() // 60)
+                blocks.append(
+                    _Block(
+                        "min_gap",
+                        f"last attempt at {last.astimezone(self.reference):%H:%M}; "
+                        f"at least {minutes} minutes between attempts",
+                        _earliest(last + policy.min_gap, opens),
+                    )
+                )
+        if policy.rolling_attempts:
+            low = bisect_right(self.times, t - policy.rolling_window, 0, k)
+            count = k - low
+            if count >= policy.rolling_attempts:
+                hours = int(policy.rolling_window.total_seconds() // 3600)
+                release = self.times[low + count - policy.rolling_attempts] + policy.rolling_window
+                blocks.append(
+                    _Block(
+                        "weekly_attempts",
+                        f"{count} attempts in the last {hours} hours "
+                        f"(at most {policy.rolling_attempts})",
+                        release,
+                    )
+                )
+        if policy.weekly_attempts:
+            span = policy.weekly_days
+            low = bisect_left(self.days, today - timedelta(days=span - 1), 0, k)
+            count = k - low
+            if count >= policy.weekly_attempts:
+                free_day = self.days[low + count - policy.weekly_attempts] + timedelta(days=span)
+                blocks.append(
+                    _Block(
+                        "weekly_attempts",
+                        f"{count} attempts in the {span} days to {today} "
+                        f"(at most {policy.weekly_attempts})",
+                        start_of_day(free_day, self.reference),
+                    )
+                )
+        if policy.post_conversation_days:
+            talked = bisect_right(self.conversations, k - 1)
+            if talked:
+                day = self.days[self.conversations[talked - 1]]
+                free_day = day + timedelta(days=policy.post_conversation_days)
+                if today < free_day:
+                    blocks.append(
+                        _Block(
+                            "post_conversation",
+                            f"spoke with the borrower on {day}; no call for "
+                            f"{policy.post_conversation_days} days counting that day",
+                            start_of_day(free_day, self.reference),
+                        )
+                    )
+        promised = bisect_right(self.promises, k - 1)
+        if promised:
+            promise = self.history[self.promises[promised - 1]]
+            assert promise.ptp_date is not None
+            if promise.ptp_date > today:
+                blocks.append(
+                    _Block(
+                        "promise_pending",
+                        f"the borrower promised to pay by {promise.ptp_date}",
+                        start_of_day(promise.ptp_date, self.reference),
+                    )
+                )
+        hold_block = self._holds(today)
+        if hold_block is not None:
+            blocks.append(hold_block)
+        preference_block = self._preferences(t)
+        if preference_block is not None:
+            blocks.append(preference_block)
+        return blocks
+
+    def _window(
+        self, t: datetime, callback: bool, opens: datetime | None, closes: datetime | None
+    ) -> _Block | None:
+        window = self.policy.window(overdue=self.overdue, callback=callback)
+        policy = self.policy
+        outside, release = _window_verdict(t, self.zone_names, window, policy.holidays, policy.name)
+        if not outside:
+            return None
+        kind = "callback hours" if callback else "calling hours"
+        accounts = "overdue" if self.overdue else "current"
+        return _Block(
+            "window",
+            f"{'; '.join(outside)} ({kind} for {accounts} accounts)",
+            _earliest(_earliest(release, opens), closes),
+        )
+
+    def _holds(self, today: date) -> _Block | None:
+        active = [h for h in self.account.holds if h.until is None or today <= h.until]
+        if not active:
+            return None
+        details = [f"{h.kind} hold" + (f" until {h.until}" if h.until else "") for h in active]
+        ends = [h.until for h in active]
+        release = (
+            None
+            if None in ends
+            else start_of_day(max(e for e in ends if e) + _ONE_DAY, self.reference)
+        )
+        return _Block("hold", "; ".join(details), release)
+
+    def _preferences(self, t: datetime) -> _Block | None:
+        details: list[str] = []
+        releases: list[datetime] = []
+        for preference in self.preferences:
+            for where in self.zones:
+                release = _avoided_until(preference, t.astimezone(where), where)
+                if release is not None:
+                    details.append(_describe(preference))
+                    releases.append(release)
+                    break
+        if not details:
+            return None
+        return _Block("preference", "; ".join(details), max(releases))
+
+    def search(self, at: datetime, blocks: list[_Block]) -> datetime | None:
+        """The earliest instant after `at` at which no rule blocks, or none."""
+        t = at
+        for _ in range(_MAX_STEPS):
+            releases = [b.release for b in blocks]
+            if any(r is None for r in releases):
+                return None
+            t = max(r for r in releases if r is not None)
+            if t - at > SEARCH_HORIZON:
+                return None
+            blocks = self.evaluate(t)
+            if not blocks:
+                return t
+        return None
+
+
+@lru_cache(maxsize=8192)
+def _day_bounds(t: datetime, where: str) -> tuple[date, datetime]:
+    """The local date of `t` and the instant the next local day starts (shared across cases)."""
+    today = t.astimezone(zone(where)).date()
+    return today, start_of_day(today + _ONE_DAY, zone(where))
+
+
+@lru_cache(maxsize=8192)
+def _window_verdict(
+    t: datetime,
+    zone_names: tuple[str, ...],
+    window: Window,
+    holidays: frozenset[date],
+    policy_name: str,
+) -> tuple[tuple[str, ...], datetime | None]:
+    """Why `t` is outside `window` in some of the zones, and when it is inside in all of them.
+
+    Depends on nothing about the account, so every account screened at the same instant, and
+    every search passing through the same instant, shares one computation.
+    """
+    outside: list[str] = []
+    releases: list[datetime] = []
+    for name in zone_names:
+        where = zone(name)
+        local = t.astimezone(where)
+        day, wall = local.date(), local.time()
+        if day in holidays:
+            outside.append(f"{day} is a holiday under the {policy_name} policy")
+        elif not window.start <= wall < window.end:
+            outside.append(f"{wall:%H:%M} in {name} is outside {window}")
+        else:
+            continue
+        releases.append(_next_window_start(local, window, holidays, where))
+    return tuple(outside), (max(releases) if releases else None)
+
+
+def _earliest(release: datetime | None, candidate: datetime | None) -> datetime | None:
+    if release is None or candidate is None:
+        return release
+    return min(release, candidate)
+
+
+def _next_window_start(
+    local: datetime, window: Window, holidays: frozenset[date], where: ZoneInfo
+) -> datetime:
+    day = local.date()
+    if day not in holidays and local.time() < window.start:
+        return local_instant(day, window.start, where)
+    day += _ONE_DAY
+    while day in holidays:
+        day += _ONE_DAY
+    return local_instant(day, window.start, where)
+
+
+def _avoided_until(preference: Preference, local: datetime, where: ZoneInfo) -> datetime | None:
+    """When an avoid-preference stops covering `local`, or none if it does not cover it."""
+    day, wall, weekday = local.date(), local.time(), local.weekday()
+    days = preference.days
+
+    def on(weekday_: int) -> bool:
+        return not days or weekday_ in days
+
+    start = preference.start or time(0)
+    end = preference.end
+    if end is None or end > start:
+        if on(weekday) and wall >= start and (end is None or wall < end):
+            return (
+                local_instant(day, end, where)
+                if end is not None
+                else start_of_day(day + _ONE_DAY, where)
+            )
+        return None
+    # The range runs past midnight: it started today, or it started yesterday.
+    if on(weekday) and wall >= start:
+        return local_instant(day + _ONE_DAY, end, where)
+    if on((weekday - 1) % 7) and wall < end:
+        return local_instant(day, end, where)
+    return None
+
+
+def _describe(preference: Preference) -> str:
+    days = ", ".join(WEEKDAYS[d] for d in sorted(preference.days)) or "any day"
+    if preference.start is None and preference.end is None:
+        hours = "all day"
+    else:
+        start = f"{preference.start:%H:%M}" if preference.start else "00:00"
+        end = f"{preference.end:%H:%M}" if preference.end else "24:00"
+        hours = f"{start}–{end}"
+    which = f"on {mask_phone(preference.phone)}" if preference.phone else "on any phone"
+    return f"the borrower asked not to be called {which}, {days}, {hours}"

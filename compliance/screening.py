@@ -1,0 +1,316 @@
+"""The batched form: decide for many accounts at one instant, fed by a few SQL queries.
+
+The dialer screens its candidates with this. Each query covers the whole batch (no query per
+account); the decision for each account is the same pure `decide` as for a single case, on
+facts assembled from the store:
+- attempts within the policy's lookback (enough for every counting rule), and older
+  wrong-number reports,
+- the latest promise when it is older than that and still pending,
+- the latest attempt when it is older than that and carries a callback time still to come,
+- phones with their status (wrong numbers and invalid numbers are never dialled), flags, holds
+  not released, and avoid-preferences.
+Most accounts of a portfolio have none of these at a given instant; their decision depends only
+on their phone's zones and dpd class, so it is made once per (zones, class) and shared.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Connection, Select, String, and_, exists, select, true, type_coerce
+
+from compliance.engine import Decision, Reason, decide
+from compliance.facts import WEEKDAYS, AccountFacts, Attempt, Case, Hold, Preference
+from compliance.policy import Policy
+from compliance.zones import valid_phone_zones
+from crm.models import Account, AccountFlag, Call, ContactPreference, Phone, Promise
+from crm.models import Hold as HoldRow
+from duecall.db import table_of
+from duecall.logs import mask_phone
+
+# Which of an account's phones is tried first.
+PHONE_ORDER = {"primary": 0, "alt": 1, "call": 2}
+_ROWS_PER_FETCH = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    account_id: str
+    phone: str | None  # the phone the decision is for: the first one allowed, if any
+    decision: Decision
+
+
+def lookback(policy: Policy) -> timedelta:
+    """How far back attempts can matter to a decision under `policy` (only its enabled rules).
+
+    One extra day covers local days that start before the instant in UTC.
+    """
+    days = max(
+        policy.weekly_days if policy.weekly_attempts else 0, policy.post_conversation_days, 1
+    )
+    rolling = policy.rolling_window if policy.rolling_attempts else timedelta(0)
+    return max(rolling, policy.min_gap, timedelta(days=days + 1))
+
+
+def screen(
+    conn: Connection, accounts: Select[Any] | None, *, at: datetime, policy: Policy
+) -> dict[str, Screening]:
+    """Decisions at `at` for the accounts `accounts` selects (their account_id), or for all."""
+    return {s.account_id: s for s in iter_screen(conn, accounts, at=at, policy=policy)}
+
+
+def iter_screen(
+    conn: Connection, accounts: Select[Any] | None, *, at: datetime, policy: Policy
+) -> Iterator[Screening]:
+    """`screen` as a stream, account by account in account_id order."""
+    extras = _Extras.load(conn, accounts, at=at, policy=policy)
+    memo: dict[tuple[tuple[str, ...], bool], Decision] = {}
+    acc, phone = table_of(Account), table_of(Phone)
+    rows = conn.execution_options(yield_per=_ROWS_PER_FETCH).execute(
+        select(
+            acc.c.account_id,
+            acc.c.dpd,
+            acc.c.timezone,
+            phone.c.number,
+            phone.c.source,
+            type_coerce(phone.c.status, String),
+        )
+        .select_from(acc.outerjoin(phone, phone.c.account_id == acc.c.account_id))
+        .where(_of(acc, accounts))
+        .order_by(acc.c.account_id)
+    )
+    for account_id, group in groupby(rows, key=itemgetter(0)):
+        found = list(group)
+        dpd, tz = found[0][1], found[0][2]
+        listed = sorted(
+            ((r[3], r[4], r[5]) for r in found if r[3] is not None),
+            key=lambda p: (PHONE_ORDER.get(p[1], 9), p[0]),
+        )
+        yield _decide_account(account_id, dpd, tz, listed, extras, memo, at, policy)
+
+
+Memo = dict[tuple[tuple[str, ...], bool], Decision]
+
+
+def _decide_account(
+    account_id: str,
+    dpd: int | None,
+    tz: str | None,
+    listed: list[tuple[str, str, str]],  # number, source, status; in the order they are tried
+    extras: _Extras,
+    memo: Memo,
+    at: datetime,
+    policy: Policy,
+) -> Screening:
+    """The first phone that may be called now, or the one that may be called soonest."""
+    callable_phones = [number for number, _, status in listed if status == "ok"]
+    if not callable_phones:
+        return Screening(account_id, None, _no_phone(tz, listed, at, policy))
+    overdue = dpd is None or dpd >= 1
+    bare = not extras.has_any(account_id) and len(callable_phones) == len(listed)
+    account = None
+    if not bare:
+        account = AccountFacts(
+            account_id=account_id,
+            dpd=dpd,
+            timezone=tz,
+            phones=tuple(number for number, _, _ in listed),
+            flags=frozenset(extras.flags.get(account_id, ())),
+            holds=tuple(extras.holds.get(account_id, ())),
+            preferences=tuple(extras.preferences.get(account_id, ())),
+            wrong_numbers=frozenset(n for n, _, status in listed if status == "wrong_number"),
+            phones_known_valid=True,
+        )
+    history = tuple(extras.history.get(account_id, ()))
+    best: Screening | None = None
+    for number in callable_phones:
+        if account is None:  # nothing but the phone's zones and the dpd class matter
+            zones = (tz,) if tz else (valid_phone_zones(number) or policy.fallback_zones)
+            decision = memo.get((zones, overdue))
+            if decision is None:
+                facts = AccountFacts(
+                    dpd=dpd, timezone=tz, phones=(number,), phones_known_valid=True
+                )
+                decision = memo[(zones, overdue)] = decide(Case(at, number, facts), policy)
+        else:
+            decision = decide(Case(at, number, account, history), policy)
+        if decision.allowed:
+            return Screening(account_id, number, decision)
+        if best is None or _sooner(decision, best.decision):
+            best = Screening(account_id, number, decision)
+    assert best is not None
+    return best
+
+
+def _of(table: Any, accounts: Select[Any] | None) -> Any:
+    """A filter on table.account_id to the accounts being screened."""
+    return table.c.account_id.in_(accounts.scalar_subquery()) if accounts is not None else true()
+
+
+@dataclass
+class _Extras:
+    """Facts only some accounts have, loaded for the whole batch: account_id → facts."""
+
+    flags: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    holds: dict[str, list[Hold]] = field(default_factory=lambda: defaultdict(list))
+    preferences: dict[str, list[Preference]] = field(default_factory=lambda: defaultdict(list))
+    history: dict[str, list[Attempt]] = field(default_factory=lambda: defaultdict(list))
+
+    def has_any(self, account_id: str) -> bool:
+        return (
+            account_id in self.history
+            or account_id in self.flags
+            or account_id in self.holds
+            or account_id in self.preferences
+        )
+
+    @classmethod
+    def load(
+        cls, conn: Connection, accounts: Select[Any] | None, *, at: datetime, policy: Policy
+    ) -> _Extras:
+        extras = cls()
+        flag = table_of(AccountFlag)
+        for account_id, code in conn.execute(
+            select(flag.c.account_id, type_coerce(flag.c.flag, String)).where(_of(flag, accounts))
+        ):
+            extras.flags[account_id].add(code)
+        hold = table_of(HoldRow)
+        for account_id, kind, until in conn.execute(
+            select(hold.c.account_id, hold.c.kind, hold.c.until).where(
+                _of(hold, accounts), hold.c.released_at.is_(None)
+            )
+        ):
+            extras.holds[account_id].append(Hold(kind, until))
+        pref = table_of(ContactPreference)
+        for account_id, kind, number, days, start, end in conn.execute(
+            select(
+                pref.c.account_id, pref.c.kind, pref.c.phone, pref.c.days, pref.c.start, pref.c.end
+            ).where(_of(pref, accounts), pref.c.kind == "avoid")
+        ):
+            weekdays = frozenset(WEEKDAYS.index(d) for d in days or ())
+            extras.preferences[account_id].append(Preference(kind, number, weekdays, start, end))
+        _load_history(conn, accounts, extras.history, at=at, policy=policy)
+        return extras
+
+
+def _load_history(
+    conn: Connection,
+    accounts: Select[Any] | None,
+    found: dict[str, list[Attempt]],
+    *,
+    at: datetime,
+    policy: Policy,
+) -> None:
+    call, promise = table_of(Call), table_of(Promise)
+    since = at - lookback(policy)
+    seen: set[tuple[str, datetime]] = set()
+
+    def add(rows: Iterable[Any]) -> None:
+        for account_id, started, phone, disposition, callback_at, ptp_date in rows:
+            if (account_id, started) not in seen:  # an old call can be both promise and callback
+                seen.add((account_id, started))
+                found[account_id].append(
+                    Attempt(started, phone, disposition, ptp_date, callback_at)
+                )
+
+    columns = (
+        call.c.account_id,
+        call.c.started_at,
+        call.c.phone,
+        call.c.disposition,
+        call.c.callback_at,
+        promise.c.promised_date,
+    )
+    with_promise = call.outerjoin(promise, promise.c.call_id == call.c.call_id)
+    mine = _of(call, accounts)
+    add(
+        conn.execute(
+            select(*columns)
+            .select_from(with_promise)
+            .where(mine, call.c.started_at > since, call.c.started_at <= at)
+        )
+    )
+    # Older wrong-number reports: the phone's status says so too, but the call is the evidence.
+    add(
+        conn.execute(
+            select(*columns)
+            .select_from(with_promise)
+            .where(
+                mine,
+                call.c.started_at <= since,
+                call.c.disposition == "WRONG_NUMBER",
+                call.c.phone.is_not(None),
+            )
+        )
+    )
+    # The latest promise, when older than the lookback and its date is still ahead: start from
+    # promises dated ahead (few) and keep those no later promise supersedes.
+    later_ptp = call.alias("later_ptp")
+    add(
+        conn.execute(
+            select(*columns)
+            .select_from(with_promise)
+            .where(
+                mine,
+                promise.c.promised_date >= (at - timedelta(days=1)).date(),
+                call.c.disposition == "PTP",
+                call.c.started_at <= since,
+                ~exists().where(
+                    and_(
+                        later_ptp.c.disposition == "PTP",
+                        later_ptp.c.account_id == call.c.account_id,
+                        later_ptp.c.started_at > call.c.started_at,
+                        later_ptp.c.started_at <= at,
+                    )
+                ),
+            )
+        )
+    )
+    # The latest attempt, when older than the lookback and it asked for a callback still ahead.
+    later = call.alias("later")
+    add(
+        conn.execute(
+            select(*columns)
+            .select_from(with_promise)
+            .where(
+                mine,
+                call.c.started_at <= since,
+                call.c.callback_at >= at - policy.callback_tolerance,
+                ~exists().where(
+                    and_(
+                        later.c.account_id == call.c.account_id,
+                        later.c.started_at > call.c.started_at,
+                        later.c.started_at <= at,
+                    )
+                ),
+            )
+        )
+    )
+
+
+def _sooner(a: Decision, b: Decision) -> bool:
+    if a.next_allowed_at is None:
+        return False
+    return b.next_allowed_at is None or a.next_allowed_at < b.next_allowed_at
+
+
+def _no_phone(
+    tz: str | None, phones: list[tuple[str, str, str]], at: datetime, policy: Policy
+) -> Decision:
+    listed = ", ".join(f"{mask_phone(n)} is {status}" for n, _, status in phones) or "none"
+    return Decision(
+        allowed=False,
+        reasons=(Reason("wrong_number", f"no phone that may be dialled ({listed})"),),
+        next_allowed_at=None,
+        at=at,
+        zones=(tz,) if tz else policy.fallback_zones,
+        callback=False,
+        policy=policy.name,
+        policy_version=policy.version,
+    )
