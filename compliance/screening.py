@@ -16,7 +16,7 @@ on their phone's zones and dpd class, so it is made once per (zones, class) and 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -59,14 +59,14 @@ def lookback(policy: Policy) -> timedelta:
 
 
 def screen(
-    conn: Connection, accounts: Select[Any] | None, *, at: datetime, policy: Policy
+    conn: Connection, accounts: Accounts, *, at: datetime, policy: Policy
 ) -> dict[str, Screening]:
-    """Decisions at `at` for the accounts `accounts` selects (their account_id), or for all."""
+    """Decisions at `at` for the given accounts (a query of account_ids or a list), or for all."""
     return {s.account_id: s for s in iter_screen(conn, accounts, at=at, policy=policy)}
 
 
 def iter_screen(
-    conn: Connection, accounts: Select[Any] | None, *, at: datetime, policy: Policy
+    conn: Connection, accounts: Accounts, *, at: datetime, policy: Policy
 ) -> Iterator[Screening]:
     """`screen` as a stream, account by account in account_id order."""
     extras = _Extras.load(conn, accounts, at=at, policy=policy)
@@ -148,9 +148,57 @@ def _decide_account(
     return best
 
 
-def _of(table: Any, accounts: Select[Any] | None) -> Any:
+Accounts = Select[Any] | Sequence[str] | None  # a query of account_ids, a list of them, or all
+
+
+def decide_for_phone(
+    conn: Connection,
+    account_id: str,
+    phone: str,
+    *,
+    at: datetime,
+    policy: Policy,
+    excluding_call: str | None = None,
+) -> Decision | None:
+    """The decision for calling one account on one phone, from the store (None: no account).
+
+    `excluding_call` leaves a call out of the history: the call being answered re-checks
+    whether it may still go ahead, and it must not count against itself.
+    """
+    acc, phones = table_of(Account), table_of(Phone)
+    row = conn.execute(
+        select(acc.c.dpd, acc.c.timezone).where(acc.c.account_id == account_id)
+    ).first()
+    if row is None:
+        return None
+    listed = conn.execute(
+        select(phones.c.number, type_coerce(phones.c.status, String)).where(
+            phones.c.account_id == account_id
+        )
+    ).all()
+    extras = _Extras.load(conn, [account_id], at=at, policy=policy, excluding_call=excluding_call)
+    account = AccountFacts(
+        account_id=account_id,
+        dpd=row.dpd,
+        timezone=row.timezone,
+        phones=tuple(number for number, _ in listed),
+        flags=frozenset(extras.flags.get(account_id, ())),
+        holds=tuple(extras.holds.get(account_id, ())),
+        preferences=tuple(extras.preferences.get(account_id, ())),
+        wrong_numbers=frozenset(n for n, status in listed if status == "wrong_number"),
+        phones_known_valid=True,
+    )
+    history = tuple(extras.history.get(account_id, ()))
+    return decide(Case(at, phone, account, history), policy)
+
+
+def _of(table: Any, accounts: Accounts) -> Any:
     """A filter on table.account_id to the accounts being screened."""
-    return table.c.account_id.in_(accounts.scalar_subquery()) if accounts is not None else true()
+    if accounts is None:
+        return true()
+    if isinstance(accounts, Select):
+        return table.c.account_id.in_(accounts.scalar_subquery())
+    return table.c.account_id.in_(list(accounts))
 
 
 @dataclass
@@ -172,7 +220,13 @@ class _Extras:
 
     @classmethod
     def load(
-        cls, conn: Connection, accounts: Select[Any] | None, *, at: datetime, policy: Policy
+        cls,
+        conn: Connection,
+        accounts: Accounts,
+        *,
+        at: datetime,
+        policy: Policy,
+        excluding_call: str | None = None,
     ) -> _Extras:
         extras = cls()
         flag = table_of(AccountFlag)
@@ -195,17 +249,20 @@ class _Extras:
         ):
             weekdays = frozenset(WEEKDAYS.index(d) for d in days or ())
             extras.preferences[account_id].append(Preference(kind, number, weekdays, start, end))
-        _load_history(conn, accounts, extras.history, at=at, policy=policy)
+        _load_history(
+            conn, accounts, extras.history, at=at, policy=policy, excluding=excluding_call
+        )
         return extras
 
 
 def _load_history(
     conn: Connection,
-    accounts: Select[Any] | None,
+    accounts: Accounts,
     found: dict[str, list[Attempt]],
     *,
     at: datetime,
     policy: Policy,
+    excluding: str | None = None,
 ) -> None:
     call, promise = table_of(Call), table_of(Promise)
     since = at - lookback(policy)
@@ -228,7 +285,11 @@ def _load_history(
         promise.c.promised_date,
     )
     with_promise = call.outerjoin(promise, promise.c.call_id == call.c.call_id)
-    mine = _of(call, accounts)
+    mine = (
+        _of(call, accounts)
+        if excluding is None
+        else and_(_of(call, accounts), call.c.call_id != excluding)
+    )
     add(
         conn.execute(
             select(*columns)

@@ -147,6 +147,10 @@ class Account(Base):
     bucket: Mapped[Bucket] = mapped_column(_enum(Bucket, "bucket"))
     npa_since: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A dialer holds the account while a call to it is being placed or is live; the claim
+    # lapses on its own if the holder never releases it (see dialer.queue).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint("dpd >= 0", name="dpd_not_negative"),
@@ -242,6 +246,7 @@ class Call(Base):
 
     call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.agent_id"))
     phone: Mapped[str | None] = mapped_column(String(20))
     mode: Mapped[str] = mapped_column(String(8), default="bot")  # bot | agent
@@ -255,10 +260,13 @@ class Call(Base):
     callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     language: Mapped[str | None] = mapped_column(String(8))
     provider_call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    answered_by: Mapped[str | None] = mapped_column(String(32))  # answering-machine detection
     recording_url: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     # Why the call was allowed: policy name and version, rules evaluated, local time used.
     compliance_receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The conversation agent's state between webhooks (agent.conversation).
+    conversation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_calls_account_started", "account_id", "started_at"),

@@ -12,10 +12,17 @@ class Clock(Protocol):
         """The current instant, timezone-aware."""
         ...
 
+    def sleep_until(self, instant: datetime) -> None:
+        """Return once `instant` has been reached on this clock."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def sleep_until(self, instant: datetime) -> None:
+        time.sleep(max(0.0, (instant - self.now()).total_seconds()))
 
 
 class StartedClock:
@@ -28,9 +35,16 @@ class StartedClock:
         self._rate = rate
         self._origin = time.monotonic()
 
+    @property
+    def rate(self) -> float:
+        return self._rate
+
     def now(self) -> datetime:
         elapsed = (time.monotonic() - self._origin) * self._rate
         return self._start + timedelta(seconds=elapsed)
+
+    def sleep_until(self, instant: datetime) -> None:
+        time.sleep(max(0.0, (instant - self.now()).total_seconds() / self._rate))
 
 
 class FixedClock:
@@ -47,10 +61,13 @@ class FixedClock:
     def set(self, at: datetime) -> None:
         self._at = at
 
+    def sleep_until(self, instant: datetime) -> None:
+        self._at = max(self._at, instant)
+
     def advance(self, delta: timedelta) -> None:
         self._at += delta
 
 
-def clock_for(start: datetime | None) -> Clock:
-    """The clock DUECALL_CLOCK asks for: real time when unset."""
-    return SystemClock() if start is None else StartedClock(start)
+def clock_for(start: datetime | None, rate: float = 1.0) -> Clock:
+    """The clock DUECALL_CLOCK (and DUECALL_CLOCK_RATE) ask for: real time when unset."""
+    return SystemClock() if start is None else StartedClock(start, rate)

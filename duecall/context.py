@@ -30,7 +30,7 @@ class AppContext:
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
-            clock=clock or clock_for(settings.clock),
+            clock=clock or clock_for(settings.clock, settings.clock_rate),
             policy=policy,
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -13,10 +13,28 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import BigInteger, DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    cast,
+    create_engine,
+    event,
+    func,
+    literal,
+    or_,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
 import migrations
@@ -134,6 +152,53 @@ def bulk_insert(
     dbapi.executemany(
         f"INSERT INTO {target} VALUES ({marks})", [tuple(map(_sqlite_value, r)) for r in rows]
     )
+
+
+def insert_for(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def upsert_from(
+    conn: Connection,
+    table: Table,
+    query: Select[Any] | Select[Any, Any],
+    columns: Sequence[str],
+    conflict: Sequence[str],
+    update_columns: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> None:
+    """INSERT … SELECT … ON CONFLICT DO UPDATE (or DO NOTHING) on SQLite and PostgreSQL alike.
+
+    A conflicting row is only rewritten when one of `update_columns` changes, so re-importing
+    an unchanged file costs index lookups, not new row versions.
+    """
+    # SQLite needs a WHERE in an INSERT … SELECT … ON CONFLICT to parse it unambiguously.
+    statement = insert_for(conn, table).from_select(list(columns), query.where(true()))
+    if not (update_columns or overrides):
+        conn.execute(statement.on_conflict_do_nothing(index_elements=list(conflict)))
+        return
+    values = {c: statement.excluded[c] for c in update_columns}
+    values.update(overrides or {})
+    changed = or_(*(table.c[c].is_distinct_from(statement.excluded[c]) for c in update_columns))
+    conn.execute(
+        statement.on_conflict_do_update(index_elements=list(conflict), set_=values, where=changed)
+    )
+
+
+def days_since(conn: Connection, day: ColumnElement[Any], today: date) -> ColumnElement[int]:
+    """Whole days from the date column `day` to `today`, on either backend."""
+    if conn.dialect.name == "sqlite":
+        return cast(func.julianday(today.isoformat()) - func.julianday(day), Integer)
+    return cast(literal(today, Date) - day, Integer)
+
+
+def add_days(conn: Connection, day: ColumnElement[Any], days: int) -> ColumnElement[Any]:
+    """The date column `day` plus `days`, on either backend."""
+    if conn.dialect.name == "sqlite":
+        return func.date(day, f"+{days} days")
+    return cast(day + days, Date)
 
 
 def _sqlite_value(value: Any) -> Any:

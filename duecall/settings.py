@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         description="Lender's zone: naive timestamps in imports and report day boundaries.",
     )
     log_level: str = Field("INFO", validation_alias="DUECALL_LOG_LEVEL")
+    clock_rate: float = Field(
+        1.0,
+        gt=0,
+        validation_alias="DUECALL_CLOCK_RATE",
+        description="With DUECALL_CLOCK: how many times faster than real time the clock runs.",
+    )
 
     @field_validator("database_url")
     @classmethod

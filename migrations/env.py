@@ -9,6 +9,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.types import TypeDecorator
 
 import crm.models  # noqa: F401  (registers the CRM tables on Base.metadata)
+import dialer.models  # noqa: F401
 from duecall.db import Base, make_engine
 
 config = context.config

@@ -24,6 +24,10 @@ POSTGRES_URL = os.environ.get("DUECALL_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 # Reference data the migrations seed; never emptied between tests.
 KEPT_TABLES = {"dispositions", "alembic_version"}
+# Rows the migrations seed into tables that tests empty: put back after every test.
+SEEDED_ROWS = (
+    "INSERT INTO agents (agent_id, name, kind, active) VALUES ('BOT', 'duecall bot', 'bot', true)"
+)
 # 10:00 on a Monday in Mumbai.
 NOW = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)
 
@@ -83,6 +87,7 @@ def db(migrated_url: str) -> Iterator[Database]:
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text(SEEDED_ROWS))
     engine.dispose()
 
 

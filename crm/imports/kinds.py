@@ -8,7 +8,7 @@ batch is then merged into the CRM tables with set-based upserts and the staging 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -34,12 +34,9 @@ from sqlalchemy import (
     func,
     literal,
     null,
-    or_,
     select,
-    true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import SchemaItem
 from sqlalchemy.sql import Select
 
@@ -61,7 +58,8 @@ from crm.models import (
     PromiseStatus,
     Snapshot,
 )
-from duecall.db import table_of
+from crm.service import apply_borrower_wise_npa
+from duecall.db import insert_for, table_of, upsert_from
 
 Tuple = tuple[Any, ...]
 Parsed = dict[str, list[Tuple]]  # staging table name -> tuples (without the line number)
@@ -132,38 +130,6 @@ class ImportKind:
 
 
 # --- shared SQL pieces -------------------------------------------------------------------
-
-
-def _insert(conn: Connection, table: Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
-def upsert_from(
-    conn: Connection,
-    table: Table,
-    query: Select[Any] | Select[Any, Any],
-    columns: Sequence[str],
-    conflict: Sequence[str],
-    update_columns: Sequence[str] = (),
-    overrides: Mapping[str, Any] | None = None,
-) -> None:
-    """INSERT … SELECT … ON CONFLICT DO UPDATE (or DO NOTHING) on SQLite and PostgreSQL alike.
-
-    A conflicting row is only rewritten when one of `update_columns` changes, so re-importing
-    an unchanged file costs index lookups, not new row versions.
-    """
-    # SQLite needs a WHERE in an INSERT … SELECT … ON CONFLICT to parse it unambiguously.
-    statement = _insert(conn, table).from_select(list(columns), query.where(true()))
-    if not (update_columns or overrides):
-        conn.execute(statement.on_conflict_do_nothing(index_elements=list(conflict)))
-        return
-    values = {c: statement.excluded[c] for c in update_columns}
-    values.update(overrides or {})
-    changed = or_(*(table.c[c].is_distinct_from(statement.excluded[c]) for c in update_columns))
-    conn.execute(
-        statement.on_conflict_do_update(index_elements=list(conflict), set_=values, where=changed)
-    )
 
 
 def duplicate_checks(kind: ImportKind) -> list[Check]:
@@ -255,7 +221,6 @@ LISTED_PHONES = _work(
     Column("account_id", String, primary_key=True),
     Column("number", String, primary_key=True),
 )
-NPA_BORROWERS = _work("work_npa_borrowers", Column("borrower_id", String, primary_key=True))
 
 _FLAG_CODES = frozenset(code.value for code in AccountFlagCode)
 _LANGUAGES = frozenset({"en", "hi"})
@@ -339,7 +304,7 @@ def merge_accounts(conn: Connection, ctx: MergeContext) -> None:
     written = [*copied, "agency_id", "assigned_agent_id", "bucket", "updated_at"]
     upsert_from(
         conn, accounts, query, written, ["account_id"], written[1:-1],
-        overrides={"updated_at": _insert(conn, accounts).excluded.updated_at},
+        overrides={"updated_at": insert_for(conn, accounts).excluded.updated_at},
     )  # fmt: skip
 
     conn.execute(delete(flags).where(flags.c.account_id.in_(select(s.c.account_id))))
@@ -361,7 +326,7 @@ def merge_accounts(conn: Connection, ctx: MergeContext) -> None:
         overrides={
             "status": case(
                 (phones.c.status == PhoneStatus.WRONG_NUMBER.value, phones.c.status),
-                else_=_insert(conn, phones).excluded.status,
+                else_=insert_for(conn, phones).excluded.status,
             )
         },
     )
@@ -387,49 +352,6 @@ def finish_accounts(conn: Connection, ctx: MergeContext) -> None:
         )
     )
     apply_borrower_wise_npa(conn)
-
-
-def apply_borrower_wise_npa(conn: Connection) -> None:
-    """Make every account of a borrower NPA when one of them is (RBI IRAC: borrower-wise).
-
-    Runs over the whole book, so accounts that moved between borrowers are put right too; only
-    accounts whose own dpd is below NPA can differ from their own bucket.
-    """
-    accounts = table_of(Account)
-    conn.execute(
-        NPA_BORROWERS.insert().from_select(
-            ["borrower_id"],
-            select(accounts.c.borrower_id).where(accounts.c.dpd >= NPA_FIRST_DPD).distinct(),
-        )
-    )
-    sibling = accounts.alias("sibling")
-    earliest_npa = (
-        select(func.min(sibling.c.npa_since))
-        .where(sibling.c.borrower_id == accounts.c.borrower_id, sibling.c.dpd >= NPA_FIRST_DPD)
-        .scalar_subquery()
-    )
-    npa_borrowers = select(NPA_BORROWERS.c.borrower_id)
-    conn.execute(
-        update(accounts)
-        .where(
-            accounts.c.dpd < NPA_FIRST_DPD,
-            accounts.c.borrower_id.in_(npa_borrowers),
-            or_(
-                accounts.c.bucket != Bucket.NPA.value,
-                accounts.c.npa_since.is_distinct_from(earliest_npa),
-            ),
-        )
-        .values(bucket=Bucket.NPA.value, npa_since=earliest_npa)
-    )
-    conn.execute(
-        update(accounts)
-        .where(
-            accounts.c.dpd < NPA_FIRST_DPD,
-            accounts.c.bucket == Bucket.NPA.value,
-            accounts.c.borrower_id.not_in(npa_borrowers),
-        )
-        .values(bucket=bucket_sql(accounts.c.dpd), npa_since=None)
-    )
 
 
 # --- calls ---------------------------------------------------------------------------------
@@ -697,7 +619,7 @@ KINDS: dict[str, ImportKind] = {
             checks=list,
             merge=merge_accounts,
             finish=finish_accounts,
-            work_tables=(LISTED_PHONES, NPA_BORROWERS),
+            work_tables=(LISTED_PHONES,),
         ),
         ImportKind(
             name="calls",

@@ -1,0 +1,1 @@
+"""The dialer: campaigns, selection and claiming, pacing, scheduling, telephony providers."""

@@ -1,0 +1,331 @@
+"""The dial queue: which accounts a campaign works, in what order, and claiming the next ones.
+
+Priority, most urgent first (`tier`), then by `score` within a tier:
+1. a promise falls due today (the borrower said they would pay today: remind them);
+2. a broken promise in the last 7 days (follow up while it is fresh);
+3. a callback the borrower asked for (due at the time asked);
+4. everything else, by amount at risk weighted by the chance of rolling to the next bucket:
+   score = max(overdue, EMI) × roll probability of the bucket × urgency, where urgency grows
+   from 1 to 2 over the last 10 days before the account's dpd reaches the next bucket.
+
+`refresh` rebuilds a campaign's queue in SQL (it never loads the portfolio). `claim` picks the
+next accounts that are due, screens them with the compliance engine's batched form and claims
+the ones that may be called now, all in one transaction: on PostgreSQL the accounts are locked
+with FOR UPDATE SKIP LOCKED, so concurrent dialers skip each other's picks, and the claim is a
+conditional UPDATE of the account row, so no account is ever claimed twice while a claim lives.
+Accounts the engine blocks are parked until their next_allowed_at.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from compliance.policy import Policy
+from compliance.screening import screen
+from crm.buckets import BUCKET_FLOORS, Bucket
+from crm.models import Account, AccountFlag, Call, Promise, PromiseStatus
+from dialer.models import Campaign, Channel, DialQueueEntry
+from duecall.db import table_of, upsert_from
+
+# Chance that an account in a bucket rolls to the next one within a month, used until the
+# portfolio's own roll rates are known (analytics), from typical Indian retail books.
+ROLL_PROBABILITY = {
+    Bucket.STANDARD: 0.10,
+    Bucket.SMA_0: 0.30,
+    Bucket.SMA_1: 0.40,
+    Bucket.SMA_2: 0.50,
+    Bucket.NPA: 0.05,
+}
+URGENT_DAYS = 10  # before the next bucket, when urgency starts to grow
+CLAIM_TTL = timedelta(minutes=30)  # a claim its holder never released lapses after this
+ACTIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
+PARKED = timedelta(days=1)  # blocked with no end in sight: look again tomorrow
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    call_id: str
+    account_id: str
+    phone: str
+    slot_at: datetime  # when the call may be placed (calls per second across every dialer)
+
+
+def refresh(
+    session: Session, campaign: Campaign, *, now: datetime, today: date, policy: Policy
+) -> int:
+    """Rebuild `campaign`'s queue from the portfolio in SQL; returns the accounts queued."""
+    accounts, queue = table_of(Account), table_of(DialQueueEntry)
+    promises, calls, flags = table_of(Promise), table_of(Call), table_of(AccountFlag)
+
+    due_today = (
+        select(promises.c.account_id)
+        .where(promises.c.promised_date == today, promises.c.status == PromiseStatus.PENDING.value)
+        .distinct()
+        .subquery("due_today")
+    )
+    broken = (
+        select(promises.c.account_id)
+        .where(
+            promises.c.status == PromiseStatus.BROKEN.value,
+            promises.c.promised_date >= today - timedelta(days=7),
+        )
+        .distinct()
+        .subquery("broken")
+    )
+    callbacks = (
+        select(calls.c.account_id, func.max(calls.c.callback_at).label("callback_at"))
+        .where(calls.c.callback_at >= now - policy.callback_tolerance)
+        .group_by(calls.c.account_id)
+        .subquery("callbacks")
+    )
+    bot_calls = (
+        select(calls.c.account_id, func.count().label("attempts"))
+        .where(calls.c.agent_id == "BOT", calls.c.started_at > now - timedelta(days=7))
+        .group_by(calls.c.account_id)
+        .subquery("bot_calls")
+    )
+
+    tier = case(
+        (due_today.c.account_id.is_not(None), 1),
+        (broken.c.account_id.is_not(None), 2),
+        (callbacks.c.account_id.is_not(None), 3),
+        else_=4,
+    )
+    channel_for_bucket = case(
+        *((accounts.c.bucket == b, literal(campaign.channels[b])) for b in campaign.channels),
+        else_=literal(Channel.AGENT.value),
+    )
+    channel = case(
+        (
+            and_(
+                channel_for_bucket == Channel.BOT_THEN_AGENT.value,
+                func.coalesce(bot_calls.c.attempts, 0) >= campaign.bot_attempts_before_agent,
+            ),
+            literal(Channel.AGENT.value),
+        ),
+        (channel_for_bucket == Channel.BOT_THEN_AGENT.value, literal(Channel.BOT.value)),
+        else_=channel_for_bucket,
+    )
+    due_at = case(
+        (callbacks.c.callback_at.is_not(None), callbacks.c.callback_at - policy.callback_tolerance),
+        else_=literal(now, type_=Account.updated_at.type),
+    )
+    conditions: list[ColumnElement[bool]] = [accounts.c.bucket.in_(campaign.buckets)]
+    if campaign.products:
+        conditions.append(accounts.c.product.in_(campaign.products))
+    if campaign.agencies:
+        conditions.append(accounts.c.agency_id.in_(campaign.agencies))
+    if campaign.predue_days is not None:
+        conditions.append(
+            or_(
+                accounts.c.bucket != Bucket.STANDARD.value,
+                accounts.c.due_date <= today + timedelta(days=campaign.predue_days),
+            )
+        )
+    blocked = select(flags.c.account_id).where(flags.c.flag.in_(sorted(policy.blocking_flags)))
+    conditions.append(accounts.c.account_id.not_in(blocked))
+
+    source = (
+        select(
+            literal(campaign.id),
+            accounts.c.account_id,
+            channel,
+            tier,
+            _score(accounts),
+            due_at,
+            literal(now, type_=Account.updated_at.type),
+        )
+        .select_from(
+            accounts.outerjoin(due_today, due_today.c.account_id == accounts.c.account_id)
+            .outerjoin(broken, broken.c.account_id == accounts.c.account_id)
+            .outerjoin(callbacks, callbacks.c.account_id == accounts.c.account_id)
+            .outerjoin(bot_calls, bot_calls.c.account_id == accounts.c.account_id)
+        )
+        .where(*conditions)
+    )
+    columns = ["campaign_id", "account_id", "channel", "tier", "score", "due_at", "refreshed_at"]
+    upsert_from(
+        session.connection(), queue, source, columns, ["campaign_id", "account_id"],
+        ["channel", "tier", "score", "refreshed_at"],
+    )  # fmt: skip
+    session.execute(
+        delete(queue).where(queue.c.campaign_id == campaign.id, queue.c.refreshed_at < now)
+    )
+    return (
+        session.scalar(
+            select(func.count()).select_from(queue).where(queue.c.campaign_id == campaign.id)
+        )
+        or 0
+    )
+
+
+def _score(accounts: Any) -> Any:
+    at_risk = (
+        cast(
+            case(
+                (
+                    accounts.c.overdue_amount >= func.coalesce(accounts.c.emi_amount, 0),
+                    accounts.c.overdue_amount,
+                ),
+                else_=accounts.c.emi_amount,
+            ),
+            Float,
+        )
+        / 100
+    )  # paise to rupees
+    probability = case(
+        *((accounts.c.bucket == b.value, literal(p)) for b, p in ROLL_PROBABILITY.items()),
+        else_=literal(0.0),
+    )
+    next_floor = case(
+        *((accounts.c.dpd < floor, literal(floor)) for floor, _ in reversed(BUCKET_FLOORS[:-1])),
+        else_=literal(None),
+    )
+    days_left = next_floor - accounts.c.dpd
+    urgency = 1.0 + case(
+        (days_left < URGENT_DAYS, cast(URGENT_DAYS - days_left, Float) / URGENT_DAYS),
+        else_=literal(0.0),
+    )
+    return at_risk * probability * urgency
+
+
+def claim(
+    session: Session,
+    campaign: Campaign,
+    *,
+    channel: Channel,
+    count: int,
+    now: datetime,
+    policy: Policy,
+    overfetch: int = 3,
+) -> list[Claimed]:
+    """Claim up to `count` accounts of `campaign` that may be called now (see module docstring).
+
+    The caller commits the session; nothing is claimed unless it does.
+    """
+    # Serialises claimers of one campaign across processes, so the concurrency cap holds.
+    session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
+    active = (
+        session.scalar(
+            select(func.count())
+            .select_from(Call)
+            .where(
+                Call.campaign_id == campaign.id,
+                Call.status.in_(ACTIVE_STATUSES),
+                Call.started_at > now - CLAIM_TTL,
+            )
+        )
+        or 0
+    )
+    slots = min(count, campaign.max_concurrent - active)
+    if slots <= 0:
+        return []
+    accounts, queue = table_of(Account), table_of(DialQueueEntry)
+    candidates = list(
+        session.scalars(
+            select(queue.c.account_id)
+            .join(accounts, accounts.c.account_id == queue.c.account_id)
+            .where(
+                queue.c.campaign_id == campaign.id,
+                queue.c.channel == channel.value,
+                queue.c.due_at <= now,
+                or_(accounts.c.claimed_until.is_(None), accounts.c.claimed_until < now),
+            )
+            .order_by(queue.c.tier, queue.c.score.desc(), queue.c.account_id)
+            .limit(slots * overfetch)
+            .with_for_update(of=accounts, skip_locked=True)
+        )
+    )
+    if not candidates:
+        return []
+    screened = screen(session.connection(), candidates, at=now, policy=policy)
+    interval = timedelta(seconds=1 / campaign.calls_per_second)
+    next_slot = max(campaign.next_call_at or now, now)
+    claimed: list[Claimed] = []
+    for account_id in candidates:
+        screening = screened[account_id]
+        decision = screening.decision
+        if not decision.allowed or screening.phone is None:
+            session.execute(
+                update(queue)
+                .where(queue.c.campaign_id == campaign.id, queue.c.account_id == account_id)
+                .values(
+                    due_at=decision.next_allowed_at or now + PARKED,
+                    reason="; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons),
+                )
+            )
+            continue
+        if len(claimed) == slots:
+            continue
+        call_id = new_call_id()
+        taken = session.execute(
+            update(accounts)
+            .where(
+                accounts.c.account_id == account_id,
+                or_(accounts.c.claimed_until.is_(None), accounts.c.claimed_until < now),
+            )
+            .values(claimed_by=call_id, claimed_until=now + CLAIM_TTL)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        session.add(
+            Call(
+                call_id=call_id,
+                account_id=account_id,
+                campaign_id=campaign.id,
+                agent_id="BOT",
+                phone=screening.phone,
+                mode="bot",
+                source="dialer",
+                status="queued",
+                started_at=next_slot,
+                compliance_receipt=decision.receipt(screening.phone),
+            )
+        )
+        claimed.append(Claimed(call_id, account_id, screening.phone, next_slot))
+        next_slot += interval
+    campaign.next_call_at = next_slot
+    session.flush()
+    return claimed
+
+
+def release(session: Session, *, account_id: str, call_id: str) -> None:
+    """Give up the claim a call holds on its account (if it still holds it)."""
+    session.execute(
+        update(Account)
+        .where(Account.account_id == account_id, Account.claimed_by == call_id)
+        .values(claimed_by=None, claimed_until=None)
+    )
+
+
+def park(
+    session: Session, *, campaign_id: int, account_id: str, until: datetime, reason: str
+) -> None:
+    """Not before `until` for this campaign (retries, callbacks, promises, compliance)."""
+    session.execute(
+        update(DialQueueEntry)
+        .where(DialQueueEntry.campaign_id == campaign_id, DialQueueEntry.account_id == account_id)
+        .values(due_at=until, reason=reason)
+    )
+
+
+def new_call_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,158 @@
+"""Telephony providers behind one small interface; Twilio (or its stand-in) is the adapter.
+
+The simulator speaks Twilio's protocol, so `DUECALL_TELEPHONY=simulator` uses this same adapter
+pointed at the stand-in: production code never knows which one answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from duecall.errors import ProviderError
+
+# Twilio's call progress events, asked for on every call.
+STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# Twilio error codes for a number that cannot be dialled.
+INVALID_NUMBER_CODES = {21211, 21214, 21215, 21217, 21219, 13224}
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundCall:
+    call_id: str
+    to: str
+    answer_url: str  # Twilio asks it for TwiML when the call is answered
+    status_url: str
+    amd_url: str
+    recording_url: str
+    ring_timeout_s: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedCall:
+    provider_call_sid: str
+    status: str
+
+
+class Telephony(Protocol):
+    def place_call(self, call: OutboundCall) -> PlacedCall:
+        """Ask the provider to dial; raises ProviderError (retryable or not)."""
+        ...
+
+    def end_call(self, provider_call_sid: str) -> None: ...
+
+    def redirect_call(self, provider_call_sid: str, url: str) -> None: ...
+
+    def fetch_recording(self, url: str) -> bytes: ...
+
+    def signature_valid(
+        self, url: str, params: Mapping[str, str | list[str]], signature: str
+    ) -> bool:
+        """Whether `signature` is the provider's for `url` and `params` (repeated keys as lists)."""
+        ...
+
+
+class TwilioTelephony:
+    """Twilio's REST API through the official SDK, at `api_base_url`."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_base_url: str,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._client = Client(
+            account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_s)
+        )
+        self._client.api.base_url = api_base_url
+        self._auth = (account_sid, auth_token)
+        self._from = from_number
+        self._timeout = timeout_s
+        self._validator = RequestValidator(auth_token)
+
+    def place_call(self, call: OutboundCall) -> PlacedCall:
+        try:
+            created = self._client.calls.create(
+                to=call.to,
+                from_=self._from,
+                url=call.answer_url,
+                method="POST",
+                status_callback=call.status_url,
+                status_callback_event=STATUS_EVENTS,
+                status_callback_method="POST",
+                record=True,
+                recording_status_callback=call.recording_url,
+                recording_status_callback_event=["completed"],
+                recording_status_callback_method="POST",
+                machine_detection="DetectMessageEnd",
+                async_amd="true",
+                async_amd_status_callback=call.amd_url,
+                async_amd_status_callback_method="POST",
+                timeout=call.ring_timeout_s,
+            )
+        except TwilioRestException as exc:
+            raise _translate(exc) from None
+        except requests.Timeout:
+            # The provider may or may not have created the call: its callbacks will tell.
+            raise ProviderError("the provider did not answer in time", retryable=True) from None
+        except requests.RequestException as exc:
+            raise ProviderError(
+                f"the provider could not be reached ({exc})", retryable=True
+            ) from None
+        return PlacedCall(provider_call_sid=str(created.sid), status=str(created.status))
+
+    def end_call(self, provider_call_sid: str) -> None:
+        self._update(provider_call_sid, status="completed")
+
+    def redirect_call(self, provider_call_sid: str, url: str) -> None:
+        self._update(provider_call_sid, url=url, method="POST")
+
+    def _update(self, provider_call_sid: str, **fields: str) -> None:
+        try:
+            self._client.calls(provider_call_sid).update(**fields)
+        except TwilioRestException as exc:
+            raise _translate(exc) from None
+        except requests.RequestException as exc:
+            raise ProviderError(
+                f"the provider could not be reached ({exc})", retryable=True
+            ) from None
+
+    def fetch_recording(self, url: str) -> bytes:
+        """A recording's audio, fetched with the account's credentials (never the browser's)."""
+        try:
+            response = requests.get(url, auth=self._auth, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise ProviderError(
+                f"the recording could not be fetched ({exc})", retryable=True
+            ) from None
+        if response.status_code != 200:
+            raise ProviderError(f"the recording could not be fetched (HTTP {response.status_code})")
+        return response.content
+
+    def signature_valid(
+        self, url: str, params: Mapping[str, str | list[str]], signature: str
+    ) -> bool:
+        return bool(self._validator.validate(url, dict(params), signature))
+
+
+def _translate(exc: TwilioRestException) -> ProviderError:
+    code = f" (Twilio {exc.code})" if exc.code else ""
+    if exc.status == 429:
+        return ProviderError(f"rate limited by the provider{code}", retryable=True)
+    if exc.status >= 500:
+        return ProviderError(f"provider error HTTP {exc.status}{code}", retryable=True)
+    if exc.status in (401, 403):
+        return ProviderError(f"the provider refused our credentials{code}")
+    if exc.code in INVALID_NUMBER_CODES:
+        return ProviderError(f"invalid number{code}: {exc.msg}")
+    return ProviderError(f"the provider refused the call{code}: {exc.msg}")

@@ -1,0 +1,123 @@
+"""Twilio's webhooks: call status, answering-machine detection, recordings.
+
+Every request must carry a valid X-Twilio-Signature for the URL Twilio called, which is
+DUECALL_PUBLIC_BASE_URL plus the path (what Twilio signed, even behind a proxy); anything
+else gets 403. Callbacks are recorded as they are applied, so a retried one changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crm.models import Call, Recording
+from dialer.calls import apply_status
+from dialer.models import WebhookEvent
+from dialer.telephony import Telephony
+from duecall.db import transaction
+from duecall.deps import ContextDep
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/twilio", tags=["twilio webhooks"], include_in_schema=False)
+
+
+def get_telephony(request: Request) -> Telephony:
+    telephony: Telephony = request.app.state.telephony
+    return telephony
+
+
+TelephonyDep = Annotated[Telephony, Depends(get_telephony)]
+
+
+async def signed_params(
+    request: Request, context: ContextDep, telephony: TelephonyDep
+) -> dict[str, str]:
+    """The request's form parameters, once its X-Twilio-Signature is verified (403 if not)."""
+    form = await request.form()
+    params: dict[str, str | list[str]] = {}
+    repeated: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        repeated.setdefault(key, []).append(str(value))
+    params.update(repeated)
+    url = context.settings.public_base_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not telephony.signature_valid(url, params, signature):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid or missing X-Twilio-Signature")
+    return {key: values[-1] for key, values in repeated.items()}
+
+
+TwilioParams = Annotated[dict[str, str], Depends(signed_params)]
+
+
+def first_time(session: Session, *, sid: str, kind: str, key: str, now: datetime) -> bool:
+    """Record a callback; False when the same one was applied before (a retry or duplicate)."""
+    try:
+        with session.begin_nested():
+            session.add(WebhookEvent(provider_call_sid=sid, kind=kind, key=key, received_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+@router.post("/status/{call_id}", status_code=204)
+def call_status(call_id: str, params: TwilioParams, context: ContextDep) -> Response:
+    now = context.clock.now()
+    sid, call_status = params.get("CallSid", ""), params.get("CallStatus", "")
+    with transaction(context.sessions) as session:
+        call = session.get(Call, call_id)
+        if call is None or not sid or not call_status:
+            log.warning("status callback for unknown call %s ignored", call_id)
+            return Response(status_code=204)
+        if first_time(
+            session,
+            sid=sid,
+            kind="status",
+            key=f"{call_status}:{params.get('SequenceNumber', '')}",
+            now=now,
+        ):
+            duration = params.get("CallDuration") or params.get("Duration")
+            apply_status(
+                session, call, status=call_status, provider_call_sid=sid,
+                duration_s=int(duration) if duration and duration.isdigit() else None,
+                answered_by=params.get("AnsweredBy"), now=now, policy=context.policy,
+                zone=ZoneInfo(context.settings.default_timezone),
+            )  # fmt: skip
+    return Response(status_code=204)
+
+
+@router.post("/amd/{call_id}", status_code=204)
+def machine_detection(call_id: str, params: TwilioParams, context: ContextDep) -> Response:
+    with transaction(context.sessions) as session:
+        call = session.get(Call, call_id)
+        if call is not None and params.get("AnsweredBy"):
+            call.answered_by = params["AnsweredBy"]
+    return Response(status_code=204)
+
+
+@router.post("/recording/{call_id}", status_code=204)
+def recording(call_id: str, params: TwilioParams, context: ContextDep) -> Response:
+    sid, url = params.get("RecordingSid"), params.get("RecordingUrl")
+    if not sid or not url or params.get("RecordingStatus", "completed") != "completed":
+        return Response(status_code=204)
+    now = context.clock.now()
+    with transaction(context.sessions) as session:
+        call = session.get(Call, call_id)
+        if call is None or not first_time(session, sid=sid, kind="recording", key=sid, now=now):
+            return Response(status_code=204)
+        duration = params.get("RecordingDuration", "")
+        session.add(
+            Recording(
+                call_id=call_id, provider_recording_sid=sid, url=url, created_at=now,
+                duration_s=int(duration) if duration.isdigit() else None,
+            )
+        )  # fmt: skip
+        call.recording_url = url
+    return Response(status_code=204)
