@@ -1,0 +1,1 @@
+"""The dialer: account selection, pacing, scheduling and the telephony providers."""
