@@ -173,7 +173,7 @@ class CallRunner:
         self._callbacks.put_nowait(None)
         await sender
         self.call.done = True
-        logger.info(
+        logger.debug(
             "simulated call %s to %s: %s after %ss (%s)",
             self.call.sid,
             mask_phone(self.call.options.to),
