@@ -46,7 +46,6 @@ class Simulator:
     def _new_run(self, *, seed: int, speed: float, start: datetime | None) -> None:
         self.seed = seed
         self.clock = SimClock(speed, start)
-        self._created = 0
         self._attempts: Counter[str] = Counter()
         self._rest_rng = random.Random(f"{seed}|rest")
 
@@ -102,8 +101,6 @@ class Simulator:
         number = options.to
         attempt = self._attempts[number]
         self._attempts[number] += 1
-        sid_rng = random.Random(f"{self.seed}|sid|{self._created}")
-        self._created += 1
         entry = self.directory.get(number)
         persona = persona_for(
             entry, seed=self.seed, number=number, default_bucket=self.config.default_bucket
@@ -114,7 +111,7 @@ class Simulator:
         )
         call_seed = f"{self.seed}|{number}|{attempt}"
         call = SimCall(
-            sid=f"CA{sid_rng.getrandbits(128):032x}",
+            sid=f"CA{random.Random(f'{call_seed}|sid').getrandbits(128):032x}",
             account_sid=self.account_sid,
             options=options,
             persona=persona,

@@ -91,6 +91,7 @@ class _Callback:
     method: str
     params: dict[str, str]
     token: str
+    duplicate: bool = False  # fault: delivered twice
 
 
 class CallRunner:
@@ -603,7 +604,9 @@ class CallRunner:
     ) -> None:
         digest = hashlib.sha256(f"{self.call.sid}|{kind}|{event}".encode()).hexdigest()
         token = str(uuid.UUID(digest[:32]))
-        callback = _Callback(kind, event, url, method, params, token)
+        # Fault draws happen here, in the call's own order, so a seed replays them exactly.
+        duplicate = kind == "status" and self._fault_rng.random() < self._faults.duplicate_callbacks
+        callback = _Callback(kind, event, url, method, params, token, duplicate)
         if kind == "status":
             # Fault: hold this callback back and deliver it after the next one.
             held_back = self._fault_rng.random() < self._faults.reorder_callbacks
@@ -618,12 +621,8 @@ class CallRunner:
 
     async def _send_callbacks(self) -> None:
         while (callback := await self._callbacks.get()) is not None:
-            duplicate = (
-                callback.kind == "status"
-                and self._fault_rng.random() < self._faults.duplicate_callbacks
-            )
             await self._deliver(callback, duplicate=False)
-            if duplicate:
+            if callback.duplicate:
                 await self._deliver(callback, duplicate=True)
 
     async def _deliver(self, callback: _Callback, *, duplicate: bool) -> None:

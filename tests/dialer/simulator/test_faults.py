@@ -159,3 +159,19 @@ def test_a_dropped_line_ends_the_call_early(sim: Harness) -> None:
     ended = [e["detail"] for e in view["events"] if e["type"] == "ended"][-1]
     assert ended["by"] == "drop"
     assert sim.statuses(view["sid"])[-1]["CallStatus"] == "completed"
+
+
+def test_fault_draws_replay_with_the_seed(sim: Harness) -> None:
+    number = new_number()
+
+    def arrivals() -> list[str]:
+        sim.reset(seed=5)
+        sim.webhooks.hits.clear()
+        sim.set_faults(duplicate_callbacks=0.5, reorder_callbacks=0.5)
+        sid = sim.place(sim.register(number, persona="payer"), HELLO)
+        sim.wait(sid)
+        return [h.params["SequenceNumber"] for h in sim.webhooks.hits_on("/status", sid)]
+
+    first = arrivals()
+    assert first == arrivals()
+    assert sorted(set(first)) == ["0", "1", "2", "3"]
