@@ -9,12 +9,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from benchmarks import bench_compliance, bench_import
+from benchmarks import bench_compliance, bench_import, bench_simulator
 from benchmarks.common import machine
 
 BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
     "import": bench_import.main,
     "compliance": bench_compliance.main,
+    "simulator": bench_simulator.main,
 }
 
 

@@ -7,7 +7,8 @@ DuecallError
 ├── Forbidden               the caller's role may not do this
 ├── InvalidInput            input with a field that is wrong (names the field)
 │   └── UnreadableFile      an import file that cannot be read at all
-└── ProviderError           a telephony or LLM vendor failed
+├── ProviderError           a telephony or LLM vendor failed
+└── SimulatorError          the Twilio stand-in refuses a request or a TwiML document (Twilio code)
 """
 
 from __future__ import annotations
@@ -51,3 +52,13 @@ class ProviderError(DuecallError):
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class SimulatorError(DuecallError):
+    """What the Twilio stand-in reports as Twilio would: an error code and, for REST, a status."""
+
+    def __init__(self, code: int, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
