@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from benchmarks import bench_import
+from benchmarks import bench_import, bench_understanding
 from benchmarks.common import machine
 
 BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
     "import": bench_import.main,
+    "understanding": bench_understanding.main,
 }
 
 
