@@ -9,13 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from benchmarks import bench_compliance, bench_import, bench_simulator
+from benchmarks import bench_compliance, bench_import, bench_simulator, bench_understanding
 from benchmarks.common import machine
 
 BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
     "import": bench_import.main,
     "compliance": bench_compliance.main,
     "simulator": bench_simulator.main,
+    "understanding": bench_understanding.main,
 }
 
 

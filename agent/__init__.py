@@ -1,0 +1,1 @@
+"""The conversation agent: understanding borrowers, deciding the next step and speaking it."""
