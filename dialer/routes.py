@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from crm.models import Account, Agent, Call, Promise, Role
+from crm.models import Account, Call, Promise, Role
 from crm.phones import parse_phone
-from dialer.calls import place
 from dialer.campaigns import (
     CampaignIn,
     CampaignPublic,
@@ -27,8 +26,8 @@ from dialer.campaigns import (
     update_campaign,
 )
 from dialer.models import Campaign, DialQueueEntry
-from dialer.queue import Claimed, refresh
-from dialer.service import Blocked, start_call
+from dialer.queue import refresh
+from dialer.service import Blocked, call_now
 from dialer.webhooks import TelephonyDep
 from duecall.auth import Principal
 from duecall.db import transaction
@@ -122,32 +121,20 @@ def create_call(
     body: CallIn, context: ContextDep, telephony: TelephonyDep, principal: Caller
 ) -> Any:
     """Place a call now; 409 with every blocking reason when compliance does not allow it."""
-    now = context.clock.now()
     try:
-        with transaction(context.sessions) as session:
-            call = start_call(
-                session, account_id=body.account_id, mode=body.mode, phone=body.phone,
-                principal=principal, now=now, policy=context.policy,
-            )  # fmt: skip
-            ring_first = session.get(Agent, call.agent_id).phone if body.mode == "agent" else None  # type: ignore[union-attr]
-            claimed = Claimed(call.call_id, call.account_id, call.phone or "", now)
+        call_id = call_now(
+            context,
+            telephony,
+            account_id=body.account_id,
+            mode=body.mode,
+            phone=body.phone,
+            principal=principal,
+        )
     except Blocked as blocked:
         decision = blocked.decision.as_json()
-        return JSONResponse(
-            {
-                "detail": {
-                    "reasons": decision["reasons"],
-                    "next_allowed_at": decision["next_allowed_at"],
-                }
-            },
-            status_code=status.HTTP_409_CONFLICT,
-        )
-    place(
-        context.sessions, telephony, claimed, clock=context.clock,
-        public_base_url=context.settings.public_base_url, policy=context.policy,
-        zone=ZoneInfo(context.settings.default_timezone), ring_first=ring_first,
-    )  # fmt: skip
-    return read_call(claimed.call_id, context.sessions(), principal)
+        detail = {"reasons": decision["reasons"], "next_allowed_at": decision["next_allowed_at"]}
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_409_CONFLICT)
+    return read_call(call_id, context.sessions(), principal)
 
 
 @router.get("/api/calls/{call_id}", response_model=CallPublic)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -12,8 +13,12 @@ from compliance.engine import Decision, Reason
 from compliance.policy import Policy
 from compliance.screening import decide_for_phone, screen
 from crm.models import Account, Agent, Call, Phone, PhoneStatus, Role
-from dialer.queue import CLAIM_TTL, new_call_id
+from dialer.calls import place
+from dialer.queue import CLAIM_TTL, Claimed, new_call_id
+from dialer.telephony import Telephony
 from duecall.auth import Principal
+from duecall.context import AppContext
+from duecall.db import transaction
 from duecall.errors import Forbidden, InvalidInput, NotFound
 
 
@@ -94,6 +99,48 @@ def start_call(
     session.add(call)
     session.flush()
     return call
+
+
+def call_now(
+    context: AppContext,
+    telephony: Telephony,
+    *,
+    account_id: str,
+    mode: str,
+    phone: str | None,
+    principal: Principal,
+) -> str:
+    """Start and place a call on request; returns its call_id.
+
+    Raises Blocked (with the compliance decision), NotFound, Forbidden or InvalidInput. In
+    agent mode the tele-caller's own phone rings first and the borrower is dialled once they
+    answer (click-to-call).
+    """
+    now = context.clock.now()
+    with transaction(context.sessions) as session:
+        call = start_call(
+            session,
+            account_id=account_id,
+            mode=mode,
+            phone=phone,
+            principal=principal,
+            now=now,
+            policy=context.policy,
+        )
+        agent = session.get(Agent, call.agent_id) if mode == "agent" else None
+        ring_first = agent.phone if agent is not None else None
+        claimed = Claimed(call.call_id, call.account_id, call.phone or "", now)
+    place(
+        context.sessions,
+        telephony,
+        claimed,
+        clock=context.clock,
+        public_base_url=context.settings.public_base_url,
+        policy=context.policy,
+        zone=ZoneInfo(context.settings.default_timezone),
+        ring_first=ring_first,
+    )
+    return claimed.call_id
 
 
 def _in_progress(now: datetime, until: datetime, policy: Policy) -> Decision:
