@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from httpx import ASGITransport
+from pydantic import SecretStr
 from sqlalchemy import text
 
 import compliance.routes
 import crm.routes
+import dialer.routes
+import dialer.webhooks
+from dialer.jobs import Scheduler
+from dialer.providers import SIMULATOR_PATH, credentials, embedded_simulator, telephony_for
+from dialer.simulator.app import create_simulator_app
+from dialer.simulator.config import SimulatorConfig
+from dialer.simulator.engine import Simulator
+from dialer.telephony import Telephony
 from duecall.clock import Clock
 from duecall.context import AppContext
 from duecall.db import require_migrated
@@ -26,19 +37,40 @@ _STATUS_FOR_ERROR: tuple[tuple[type[DuecallError], int], ...] = (
 )
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    """The app for `settings`; refuses a database that is not migrated to this code's schema."""
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    telephony: Telephony | None = None,
+) -> FastAPI:
+    """The app for `settings`; refuses a database that is not migrated to this code's schema.
+
+    `telephony` replaces the provider the settings name (tests inject a fake).
+    """
     context = AppContext.from_settings(settings or Settings(), clock)
     try:
         require_migrated(context.engine)
+        provider = telephony or telephony_for(context.settings)
     except Exception:
         context.close()
         raise
+    simulator: Simulator | None = None
+    scheduler = Scheduler(context, provider) if context.settings.scheduler == "on" else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        context.close()
+        if simulator is not None:
+            await simulator.startup()
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                # Waits for a dialer pass that is placing calls; the calls themselves go on.
+                await anyio.to_thread.run_sync(scheduler.shutdown)
+            if simulator is not None:
+                await simulator.shutdown()
+            context.close()
 
     app = FastAPI(
         title="duecall",
@@ -47,6 +79,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
     )
     app.state.context = context
+    app.state.telephony = provider
+    if telephony is None and embedded_simulator(context.settings):
+        simulator = mount_simulator(app, context)
 
     @app.exception_handler(DuecallError)
     async def _domain_error(_request: Request, exc: DuecallError) -> JSONResponse:
@@ -75,4 +110,23 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     app.include_router(crm.routes.router)
     app.include_router(compliance.routes.router)
+    app.include_router(dialer.routes.router)
+    app.include_router(dialer.webhooks.router)
     return app
+
+
+def mount_simulator(app: FastAPI, context: AppContext) -> Simulator:
+    """The embedded Twilio stand-in, served at /_simulator; it calls this app's webhooks."""
+    account_sid, token, _caller_id = credentials(context.settings)
+    simulator_app = create_simulator_app(
+        SimulatorConfig(
+            account_sid=account_sid,
+            auth_token=SecretStr(token),
+            speed=context.settings.clock_rate,
+            start=context.clock.now(),
+            transport=ASGITransport(app=app),
+        )
+    )
+    app.mount(SIMULATOR_PATH, simulator_app)
+    simulator: Simulator = simulator_app.state.simulator
+    return simulator

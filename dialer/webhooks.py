@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
 
 from crm.models import Call, Recording
-from dialer.calls import apply_status
+from dialer.calls import DISPOSITION_FOR_STATUS, apply_status, webhook_urls
 from dialer.models import WebhookEvent
 from dialer.telephony import Telephony
 from duecall.db import transaction
@@ -121,3 +122,40 @@ def recording(call_id: str, params: TwilioParams, context: ContextDep) -> Respon
         )  # fmt: skip
         call.recording_url = url
     return Response(status_code=204)
+
+
+@router.post("/bridge/{call_id}")
+def bridge(call_id: str, params: TwilioParams, context: ContextDep) -> Response:
+    """Click-to-call: the tele-caller has answered their phone; now dial the borrower."""
+    with context.sessions() as session:
+        call = session.get(Call, call_id)
+        response = VoiceResponse()
+        if call is None or not call.phone:
+            response.say("This call cannot be connected. Goodbye.")
+            response.hangup()
+        else:
+            response.say(f"Connecting you to account {call.account_id}.", voice="alice")
+            dial = response.dial(
+                record="record-from-answer-dual",
+                recording_status_callback=webhook_urls(
+                    context.settings.public_base_url, call_id
+                ).recording,
+                action=f"{context.settings.public_base_url}/twilio/bridged/{call_id}",
+            )
+            dial.number(call.phone)
+    return Response(str(response), media_type="application/xml")
+
+
+@router.post("/bridged/{call_id}")
+def bridged(call_id: str, params: TwilioParams, context: ContextDep) -> Response:
+    """The borrower's leg of a click-to-call ended: a leg that never connected is an outcome."""
+    leg = params.get("DialCallStatus", "")
+    with transaction(context.sessions) as session:
+        call = session.get(Call, call_id)
+        if call is not None and call.disposition is None and leg in DISPOSITION_FOR_STATUS:
+            call.disposition = DISPOSITION_FOR_STATUS[leg]
+        if call is not None and leg == "completed" and call.answered_at is None:
+            call.answered_at = context.clock.now()
+    response = VoiceResponse()
+    response.hangup()
+    return Response(str(response), media_type="application/xml")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from duecall.cli import main as cli_main
 from duecall.clock import FixedClock
 from duecall.db import Base, make_engine, make_sessionmaker, upgrade
-from duecall.settings import normalize_database_url
+from duecall.settings import Settings, normalize_database_url
 
 POSTGRES_URL = os.environ.get("DUECALL_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -100,6 +100,17 @@ def session(db: Database) -> Iterator[Session]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
+
+
+ADMIN_TOKEN = "admin-token-for-tests-0123456789"
+
+
+@pytest.fixture
+def api_settings(db: Database) -> Settings:
+    """Settings for an app under test: its database, an admin token, no background jobs."""
+    return Settings(
+        DUECALL_DATABASE_URL=db.url, DUECALL_ADMIN_TOKEN=ADMIN_TOKEN, DUECALL_SCHEDULER="off"
+    )
 
 
 @dataclass

@@ -15,16 +15,13 @@ from duecall.auth import create_user, hash_token
 from duecall.clock import FixedClock
 from duecall.settings import Settings
 from server import create_app
-from tests.conftest import NOW, Database
+from tests.conftest import ADMIN_TOKEN, NOW, Database
 from tests.factories import add_account, add_call, day
-
-ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 
 
 @pytest.fixture
-def client(db: Database, clock: FixedClock) -> Iterator[TestClient]:
-    settings = Settings(DUECALL_DATABASE_URL=db.url, DUECALL_ADMIN_TOKEN=ADMIN_TOKEN)
-    with TestClient(create_app(settings, clock)) as client:
+def client(api_settings: Settings, clock: FixedClock) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings, clock)) as client:
         yield client
 
 

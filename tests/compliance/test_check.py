@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from duecall.clock import FixedClock
 from duecall.settings import Settings
 from server import create_app
-from tests.conftest import Database, Outcome
-from tests.test_api import ADMIN_TOKEN, bearer
+from tests.conftest import ADMIN_TOKEN, Outcome
+from tests.test_api import bearer
 
 SPEC_CASE: dict[str, Any] = {
     "policy": "rbi",
@@ -100,9 +100,8 @@ def test_cli_unreadable_case(cli, tmp_path: Path) -> None:  # type: ignore[no-un
 
 
 @pytest.fixture
-def api(db: Database, clock: FixedClock) -> Iterator[TestClient]:
-    settings = Settings(DUECALL_DATABASE_URL=db.url, DUECALL_ADMIN_TOKEN=ADMIN_TOKEN)
-    with TestClient(create_app(settings, clock)) as client:
+def api(api_settings: Settings, clock: FixedClock) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings, clock)) as client:
         yield client
 
 
