@@ -12,6 +12,7 @@ from httpx import ASGITransport
 from pydantic import SecretStr
 from sqlalchemy import text
 
+import agent.webhooks
 import compliance.routes
 import crm.routes
 import dialer.routes
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(compliance.routes.router)
     app.include_router(dialer.routes.router)
     app.include_router(dialer.webhooks.router)
+    app.include_router(agent.webhooks.router)
     return app
 
 

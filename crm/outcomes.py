@@ -56,27 +56,52 @@ class Outcome:
 def promise_problems(
     account: Account, amount: Decimal | None, when: date | None, *, today: date, policy: Policy
 ) -> list[str]:
-    """Why a promise is outside the lender's rules (empty when it is within them).
+    """Why a promise on `account` is outside the lender's rules (empty when it is within them)."""
+    return promise_rule_problems(
+        amount,
+        when,
+        total_outstanding=(account.principal_outstanding or Decimal(0)) + account.overdue_amount,
+        horizon_days=policy.promise_horizon(account.bucket),
+        bucket=account.bucket,
+        today=today,
+    )
 
-    A promise must be for more than zero and at most the total outstanding, and fall between
-    today and the policy's horizon for the account's bucket (the bank's collection policy).
-    """
-    problems = []
-    total = (account.principal_outstanding or Decimal(0)) + account.overdue_amount
+
+def promise_rule_problems(
+    amount: Decimal | None,
+    when: date | None,
+    *,
+    total_outstanding: Decimal,
+    horizon_days: int,
+    bucket: str,
+    today: date,
+) -> list[str]:
+    """Why a promise is outside the lender's rules, over plain values (empty when within them)."""
+    return promise_amount_problems(amount, total_outstanding=total_outstanding) + (
+        promise_date_problems(when, horizon_days=horizon_days, bucket=bucket, today=today)
+    )
+
+
+def promise_amount_problems(amount: Decimal | None, *, total_outstanding: Decimal) -> list[str]:
+    """A promise is for more than zero and at most the total outstanding (bank's policy)."""
     if amount is None or amount <= 0:
-        problems.append("the amount must be more than zero")
-    elif total > 0 and amount > total:
-        problems.append(f"the amount is more than the total outstanding (₹{total:,.2f})")
-    horizon = policy.promise_horizon(account.bucket)
+        return ["the amount must be more than zero"]
+    if total_outstanding > 0 and amount > total_outstanding:
+        return [f"the amount is more than the total outstanding (₹{total_outstanding:,.2f})"]
+    return []
+
+
+def promise_date_problems(
+    when: date | None, *, horizon_days: int, bucket: str, today: date
+) -> list[str]:
+    """A promise falls between today and the policy's horizon for the bucket (bank's policy)."""
     if when is None:
-        problems.append("a promise needs a date")
-    elif when < today:
-        problems.append("the date has passed")
-    elif when > today + timedelta(days=horizon):
-        problems.append(
-            f"the date is more than {horizon} days away (the limit for {account.bucket})"
-        )
-    return problems
+        return ["a promise needs a date"]
+    if when < today:
+        return ["the date has passed"]
+    if when > today + timedelta(days=horizon_days):
+        return [f"the date is more than {horizon_days} days away (the limit for {bucket})"]
+    return []
 
 
 def record_outcome(
@@ -138,9 +163,7 @@ def record_outcome(
             )
         else:
             promise.amount, promise.promised_date = outcome.ptp_amount, outcome.ptp_date
-    for avoid in outcome.avoid:
-        _preference(session, call, avoid, now)
-    session.flush()
+    record_preferences(session, call, outcome.avoid, now=now)
 
 
 def _hold(
@@ -158,6 +181,15 @@ def _hold(
                 created_at=now,
             )
         )
+
+
+def record_preferences(
+    session: Session, call: Call, requests: tuple[AvoidRequest, ...], *, now: datetime
+) -> None:
+    """Store the borrower's avoid-requests made on `call`, each once however often it is said."""
+    for avoid in requests:
+        _preference(session, call, avoid, now)
+    session.flush()
 
 
 def _preference(session: Session, call: Call, avoid: AvoidRequest, now: datetime) -> None:

@@ -142,7 +142,24 @@ class TwilioTelephony:
     def signature_valid(
         self, url: str, params: Mapping[str, str | list[str]], signature: str
     ) -> bool:
-        return bool(self._validator.validate(url, dict(params), signature))
+        return twilio_signature_valid(self._validator, url, params, signature)
+
+
+class _RepeatedParams(dict[str, list[str]]):
+    """Form parameters with repeated keys, as RequestValidator reads them (`getall`)."""
+
+    def getall(self, key: str) -> list[str]:
+        return self[key]
+
+
+def twilio_signature_valid(
+    validator: RequestValidator, url: str, params: Mapping[str, str | list[str]], signature: str
+) -> bool:
+    """Whether `signature` is Twilio's X-Twilio-Signature for `url` and the form `params`."""
+    repeated = _RepeatedParams(
+        (key, value if isinstance(value, list) else [value]) for key, value in params.items()
+    )
+    return bool(validator.validate(url, repeated, signature))
 
 
 def _translate(exc: TwilioRestException) -> ProviderError:

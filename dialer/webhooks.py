@@ -17,12 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
+from agent.service import conversation_open
 from crm.models import Call, Recording
-from dialer.calls import DISPOSITION_FOR_STATUS, apply_status, webhook_urls
+from dialer.calls import DISPOSITION_FOR_STATUS, MACHINE, apply_status, webhook_urls
 from dialer.models import WebhookEvent
 from dialer.telephony import Telephony
 from duecall.db import transaction
 from duecall.deps import ContextDep
+from duecall.errors import ProviderError
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/twilio", tags=["twilio webhooks"], include_in_schema=False)
@@ -95,11 +97,25 @@ def call_status(call_id: str, params: TwilioParams, context: ContextDep) -> Resp
 
 
 @router.post("/amd/{call_id}", status_code=204)
-def machine_detection(call_id: str, params: TwilioParams, context: ContextDep) -> Response:
+def machine_detection(
+    call_id: str, params: TwilioParams, context: ContextDep, telephony: TelephonyDep
+) -> Response:
+    """Asynchronous answering-machine detection: a machine gets the voicemail message."""
+    answered_by, sid = params.get("AnsweredBy", ""), params.get("CallSid", "")
     with transaction(context.sessions) as session:
         call = session.get(Call, call_id)
-        if call is not None and params.get("AnsweredBy"):
-            call.answered_by = params["AnsweredBy"]
+        if call is None or not answered_by:
+            return Response(status_code=204)
+        call.answered_by = answered_by
+        redirect = answered_by in MACHINE and sid and conversation_open(session, call_id)
+    if redirect:
+        # The greeting so far said nothing about the debt; the machine hears only the
+        # limited-content message (SPEC; Reg F §1006.2(j)).
+        url = f"{context.settings.public_base_url}/twilio/voicemail/{call_id}"
+        try:
+            telephony.redirect_call(sid, url)
+        except ProviderError as exc:
+            log.warning("call %s: could not switch to the voicemail message: %s", call_id, exc)
     return Response(status_code=204)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,6 +14,9 @@ from duecall.errors import ConfigurationError
 
 # Values people paste from examples; a secret equal to one of these is refused.
 _PLACEHOLDER_SECRETS = {"changethis", "changeme", "secret", "password", "admin", "token"}
+
+
+E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 def normalize_database_url(url: str) -> str:
@@ -61,6 +65,21 @@ class Settings(BaseSettings):
         description="Lender's zone: naive timestamps in imports and report day boundaries.",
     )
     log_level: str = Field("INFO", validation_alias="DUECALL_LOG_LEVEL")
+    agent_verification: Literal["none", "loan_last4"] = Field(
+        "loan_last4",
+        validation_alias="DUECALL_AGENT_VERIFICATION",
+        description="What the bot asks after the borrower confirms their name, before the debt.",
+    )
+    lender_phone: str | None = Field(
+        None,
+        validation_alias="DUECALL_LENDER_PHONE",
+        description="Number a third party or voicemail is asked to call back (default: caller ID).",
+    )
+    transfer_number: str | None = Field(
+        None,
+        validation_alias="DUECALL_TRANSFER_NUMBER",
+        description="Tele-caller queue the bot transfers to when asked for a person (E.164).",
+    )
     clock_rate: float = Field(
         1.0,
         gt=0,
@@ -79,6 +98,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("lender_phone", "transfer_number", "twilio_from_number")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is not None and not E164.fullmatch(value):
+            raise ValueError("must be a phone number in E.164 form, e.g. +912240000000")
+        return value
 
     @field_validator("clock")
     @classmethod
