@@ -25,7 +25,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Float,
+    Interval,
     and_,
     case,
     cast,
@@ -34,16 +36,18 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.orm import Session
 
+from compliance.engine import Decision
 from compliance.policy import Policy
 from compliance.screening import screen
 from crm.buckets import BUCKET_FLOORS, Bucket
 from crm.models import Account, AccountFlag, Call, Promise, PromiseStatus
 from dialer.models import Campaign, Channel, DialQueueEntry
-from duecall.db import table_of, upsert_from
+from duecall.db import UTCDateTime, table_of, upsert_from
 
 # Chance that an account in a bucket rolls to the next one within a month, used until the
 # portfolio's own roll rates are known (analytics), from typical Indian retail books.
@@ -125,7 +129,10 @@ def refresh(
         else_=channel_for_bucket,
     )
     due_at = case(
-        (callbacks.c.callback_at.is_not(None), callbacks.c.callback_at - policy.callback_tolerance),
+        (
+            callbacks.c.callback_at.is_not(None),
+            _earlier(session.connection(), callbacks.c.callback_at, policy.callback_tolerance),
+        ),
         else_=literal(now, type_=Account.updated_at.type),
     )
     conditions: list[ColumnElement[bool]] = [accounts.c.bucket.in_(campaign.buckets)]
@@ -177,6 +184,18 @@ def refresh(
     )
 
 
+def _earlier(conn: Connection, instant: Any, delta: timedelta) -> Any:
+    """The UTCDateTime column `instant` minus `delta`, in SQL on either backend."""
+    if conn.dialect.name == "sqlite":
+        # The text form UTCDateTime stores, to the millisecond.
+        shifted = func.strftime(
+            "%Y-%m-%d %H:%M:%f000", instant, f"-{delta.total_seconds():.3f} seconds"
+        )
+    else:
+        shifted = instant - literal(delta, Interval)
+    return type_coerce(shifted, UTCDateTime)
+
+
 def _score(accounts: Any) -> Any:
     at_risk = (
         cast(
@@ -207,6 +226,14 @@ def _score(accounts: Any) -> Any:
     return at_risk * probability * urgency
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What one claim did: the calls it claimed, and how many candidates compliance blocked."""
+
+    claimed: list[Claimed]
+    blocked: int
+
+
 def claim(
     session: Session,
     campaign: Campaign,
@@ -216,13 +243,17 @@ def claim(
     now: datetime,
     policy: Policy,
     overfetch: int = 3,
-) -> list[Claimed]:
+) -> Claim:
     """Claim up to `count` accounts of `campaign` that may be called now (see module docstring).
 
-    The caller commits the session; nothing is claimed unless it does.
+    Calls are paced `1 / calls_per_second` apart from the campaign's next free slot, and each
+    claimed account is allowed both at the first and at the last slot of the batch, so a call
+    paced a few seconds later never crosses a window's end or a daily cap. The caller commits
+    the session; nothing is claimed unless it does.
     """
-    # Serialises claimers of one campaign across processes, so the concurrency cap holds.
-    session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
+    # Serialises claimers of one campaign across processes, so the concurrency cap holds, and
+    # reloads it: next_call_at as the previous claimer committed it (calls per second).
+    session.refresh(campaign, with_for_update=True)
     active = (
         session.scalar(
             select(func.count())
@@ -237,7 +268,7 @@ def claim(
     )
     slots = min(count, campaign.max_concurrent - active)
     if slots <= 0:
-        return []
+        return Claim([], 0)
     accounts, queue = table_of(Account), table_of(DialQueueEntry)
     candidates = list(
         session.scalars(
@@ -255,26 +286,30 @@ def claim(
         )
     )
     if not candidates:
-        return []
-    screened = screen(session.connection(), candidates, at=now, policy=policy)
+        return Claim([], 0)
     interval = timedelta(seconds=1 / campaign.calls_per_second)
-    next_slot = max(campaign.next_call_at or now, now)
-    claimed: list[Claimed] = []
+    first_slot = max(campaign.next_call_at or now, now)
+    screened = screen(session.connection(), candidates, at=first_slot, policy=policy)
+    chosen: list[str] = []
+    blocked = 0
     for account_id in candidates:
         screening = screened[account_id]
-        decision = screening.decision
-        if not decision.allowed or screening.phone is None:
-            session.execute(
-                update(queue)
-                .where(queue.c.campaign_id == campaign.id, queue.c.account_id == account_id)
-                .values(
-                    due_at=decision.next_allowed_at or now + PARKED,
-                    reason="; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons),
-                )
-            )
+        if screening.decision.allowed and screening.phone is not None:
+            if len(chosen) < slots:
+                chosen.append(account_id)
             continue
-        if len(claimed) == slots:
-            continue
+        blocked += 1
+        _park_blocked(session, campaign.id, account_id, screening.decision, now)
+    last_slot = first_slot + interval * (len(chosen) - 1)
+    if len(chosen) > 1:
+        # Allowed at both ends of the batch: the daily caps and windows hold for every slot.
+        at_last = screen(session.connection(), chosen, at=last_slot, policy=policy)
+        chosen = [a for a in chosen if at_last[a].decision.allowed]
+    claimed: list[Claimed] = []
+    next_slot = first_slot
+    for account_id in chosen:
+        screening = screened[account_id]
+        assert screening.phone is not None
         call_id = new_call_id()
         taken = session.execute(
             update(accounts)
@@ -282,7 +317,7 @@ def claim(
                 accounts.c.account_id == account_id,
                 or_(accounts.c.claimed_until.is_(None), accounts.c.claimed_until < now),
             )
-            .values(claimed_by=call_id, claimed_until=now + CLAIM_TTL)
+            .values(claimed_by=call_id, claimed_until=next_slot + CLAIM_TTL)
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             continue
@@ -297,14 +332,27 @@ def claim(
                 source="dialer",
                 status="queued",
                 started_at=next_slot,
-                compliance_receipt=decision.receipt(screening.phone),
+                compliance_receipt=screening.decision.receipt(screening.phone),
             )
         )
         claimed.append(Claimed(call_id, account_id, screening.phone, next_slot))
         next_slot += interval
-    campaign.next_call_at = next_slot
+    if claimed:
+        campaign.next_call_at = next_slot
     session.flush()
-    return claimed
+    return Claim(claimed, blocked)
+
+
+def _park_blocked(
+    session: Session, campaign_id: int, account_id: str, decision: Decision, now: datetime
+) -> None:
+    park(
+        session,
+        campaign_id=campaign_id,
+        account_id=account_id,
+        until=decision.next_allowed_at or now + PARKED,
+        reason="; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons),
+    )
 
 
 def release(session: Session, *, account_id: str, call_id: str) -> None:
