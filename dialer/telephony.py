@@ -145,7 +145,17 @@ class TwilioTelephony:
     def signature_valid(
         self, url: str, params: Mapping[str, str | list[str]], signature: str
     ) -> bool:
-        return bool(self._validator.validate(url, dict(params), signature))
+        return bool(self._validator.validate(url, _MultiParams(params), signature))
+
+
+class _MultiParams(dict[str, list[str]]):
+    """Form parameters with repeated keys, as the SDK's RequestValidator reads them (getall)."""
+
+    def __init__(self, params: Mapping[str, str | list[str]]) -> None:
+        super().__init__({k: [v] if isinstance(v, str) else list(v) for k, v in params.items()})
+
+    def getall(self, key: str) -> list[str]:
+        return self[key]
 
 
 def _translate(exc: TwilioRestException) -> ProviderError:
@@ -218,7 +228,7 @@ class FakeTelephony:
     def signature_valid(
         self, url: str, params: Mapping[str, str | list[str]], signature: str
     ) -> bool:
-        return bool(self._validator.validate(url, dict(params), signature))
+        return bool(self._validator.validate(url, _MultiParams(params), signature))
 
     def sign(self, url: str, params: Mapping[str, str]) -> str:
         """The X-Twilio-Signature the provider would send with `params` to `url`."""
