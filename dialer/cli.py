@@ -79,13 +79,12 @@ def campaigns_list() -> None:
     context = _context()
     try:
         with context.sessions() as session:
-            sizes = dict(
-                session.execute(
-                    select(DialQueueEntry.campaign_id, func.count()).group_by(
-                        DialQueueEntry.campaign_id
-                    )
-                ).tuples()
+            rows = session.execute(
+                select(DialQueueEntry.campaign_id, func.count()).group_by(
+                    DialQueueEntry.campaign_id
+                )
             )
+            sizes: dict[int, int] = {int(row[0]): int(row[1]) for row in rows}
             campaigns = list(session.scalars(select(Campaign).order_by(Campaign.id)))
     finally:
         context.close()

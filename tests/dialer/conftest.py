@@ -1,5 +1,5 @@
 """Dialer fixtures: the app context on the test database with a fixed clock, a fake provider,
-and a campaign to dial."""
+the simulator over HTTP, and a campaign to dial."""
 
 from __future__ import annotations
 
@@ -14,12 +14,28 @@ from sqlalchemy.orm import Session
 from crm.buckets import Bucket
 from dialer.campaigns import DEFAULT_RETRIES, CampaignIn, create_campaign
 from dialer.models import Campaign, Channel
+from dialer.simulator import SimulatorConfig, SimulatorServer, start_simulator
 from dialer.telephony import FakeTelephony
 from duecall.clock import FixedClock
 from duecall.context import AppContext
 from duecall.settings import Settings
 from tests.conftest import NOW
 from tests.factories import add_account
+
+ACCOUNT_SID = "AC" + "7" * 32
+AUTH_TOKEN = "dialer-test-auth-token-0123"
+CALLER_ID = "+918045678901"
+SPEED = 600.0
+
+
+@pytest.fixture(scope="session")
+def simulator_server() -> Iterator[SimulatorServer]:
+    """The Twilio stand-in over HTTP, for the whole session (tests reset it)."""
+    server = start_simulator(
+        SimulatorConfig(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, speed=SPEED, seed=3)
+    )
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from crm.models import Account, Call, Phone
 from dialer.calls import NEVER_PLACED_AFTER, TERMINAL, webhook_urls
 from dialer.jobs import PassReport, dial_pass, recover_calls, refresh_queues
 from dialer.providers import telephony_for
-from dialer.simulator import SimulatorConfig, SimulatorServer, start_simulator
+from dialer.simulator import SimulatorServer
 from dialer.simulator.engine import Simulator
 from dialer.telephony import STATUS_EVENTS, Telephony, TwilioTelephony
 from duecall.clock import FixedClock
@@ -30,22 +30,15 @@ from duecall.context import AppContext
 from duecall.settings import Settings
 from server import create_app
 from tests.conftest import Database
-from tests.dialer.conftest import add_accounts, add_campaign
+from tests.dialer.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CALLER_ID,
+    SPEED,
+    add_accounts,
+    add_campaign,
+)
 from tests.dialer.servers import free_socket, serving
-
-ACCOUNT_SID = "AC" + "7" * 32
-AUTH_TOKEN = "dialer-test-auth-token-0123"
-CALLER_ID = "+918045678901"
-SPEED = 600.0
-
-
-@pytest.fixture(scope="session")
-def simulator_server() -> Iterator[SimulatorServer]:
-    server = start_simulator(
-        SimulatorConfig(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, speed=SPEED, seed=3)
-    )
-    yield server
-    server.stop()
 
 
 @dataclass
