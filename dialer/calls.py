@@ -96,6 +96,11 @@ def place(
     dialled once the tele-caller answers (click-to-call).
     """
     clock.sleep_until(claimed.slot_at)
+    with sessions() as session:
+        if session.scalar(select(Call.status).where(Call.call_id == claimed.call_id)) in TERMINAL:
+            # recover() ended it while this dialer was stalled: its account may be taken again.
+            log.warning("call %s ended before it could be placed", claimed.call_id)
+            return Placement.FAILED
     urls = webhook_urls(public_base_url, claimed.call_id)
     outbound = OutboundCall(
         call_id=claimed.call_id,

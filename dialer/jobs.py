@@ -64,9 +64,11 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
     with context.sessions() as session:
         campaign_ids = list(session.scalars(select(Campaign.id).where(Campaign.active)))
     for campaign_id in campaign_ids:
-        now = context.clock.now()
         with transaction(context.sessions) as session:
-            campaign = session.get(Campaign, campaign_id)
+            # Locked first, so `now` is read after the previous claimer committed: a slot never
+            # starts before a call that claimer saw live had ended.
+            campaign = session.get(Campaign, campaign_id, with_for_update=True)
+            now = context.clock.now()
             if campaign is None or not campaign_open(campaign, now, zone):
                 continue
             result = claim(

@@ -258,14 +258,12 @@ def claim(
         session.scalar(
             select(func.count())
             .select_from(Call)
-            .where(
-                Call.campaign_id == campaign.id,
-                Call.status.in_(ACTIVE_STATUSES),
-                Call.started_at > now - CLAIM_TTL,
-            )
+            .where(Call.campaign_id == campaign.id, Call.status.in_(ACTIVE_STATUSES))
         )
         or 0
     )
+    # Every live call counts until it ends: a stuck one until recover() ends it, so the cap
+    # holds on the calls table (a call occupies its slot from started_at to ended_at).
     slots = min(count, campaign.max_concurrent - active)
     if slots <= 0:
         return Claim([], 0)
