@@ -9,8 +9,6 @@ answers.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,101 +17,20 @@ import pytest
 from sqlalchemy import select
 
 from crm.models import Account, Call, Phone
-from dialer.calls import NEVER_PLACED_AFTER, TERMINAL, webhook_urls
-from dialer.jobs import PassReport, dial_pass, recover_calls, refresh_queues
+from dialer.calls import NEVER_PLACED_AFTER, webhook_urls
+from dialer.jobs import recover_calls
 from dialer.providers import telephony_for
-from dialer.simulator import SimulatorServer
-from dialer.simulator.engine import Simulator
-from dialer.telephony import STATUS_EVENTS, Telephony, TwilioTelephony
+from dialer.telephony import STATUS_EVENTS, TwilioTelephony
 from duecall.clock import FixedClock
-from duecall.context import AppContext
 from duecall.settings import Settings
-from server import create_app
 from tests.conftest import Database
 from tests.dialer.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     CALLER_ID,
-    SPEED,
-    add_accounts,
-    add_campaign,
+    Live,
+    settings_for,
 )
-from tests.dialer.servers import free_socket, serving
-
-
-@dataclass
-class Live:
-    """The server (its context and provider), the simulator and its control API."""
-
-    context: AppContext
-    telephony: Telephony
-    simulator: Simulator
-    control: httpx.Client
-
-    def register(self, persona: str, count: int, prefix: str) -> list[str]:
-        """`count` accounts whose phones answer as `persona` in the simulator."""
-        with self.context.sessions() as session:
-            ids = add_accounts(session, count, prefix=prefix)
-            numbers = [session.get_one(Account, a).phones[0].number for a in ids]
-            session.commit()
-        entries = [{"number": n, "persona": persona} for n in numbers]
-        self.control.post("/_sim/directory", json=entries).raise_for_status()
-        return ids
-
-    def faults(self, **faults: Any) -> None:
-        self.control.put("/_sim/faults", json=faults).raise_for_status()
-
-    def dial(self, telephony: Telephony | None = None) -> PassReport:
-        refresh_queues(self.context)
-        return dial_pass(self.context, telephony or self.telephony)
-
-    def settle(self, timeout: float = 60.0) -> dict[str, Call]:
-        """Every call, once each has a final status and the simulator is idle."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self.context.sessions() as session:
-                calls = {c.account_id: c for c in session.scalars(select(Call))}
-            idle = self.control.get("/_sim/status").json()["idle"]
-            if idle and all(c.status in TERMINAL for c in calls.values()):
-                return calls
-            if time.monotonic() > deadline:
-                stuck = {a: c.status for a, c in calls.items() if c.status not in TERMINAL}
-                raise AssertionError(f"calls without a final status: {stuck}")
-            time.sleep(0.05)
-
-
-def settings_for(db: Database, sim_url: str, public_url: str, token: str = AUTH_TOKEN) -> Settings:
-    return Settings(
-        DUECALL_DATABASE_URL=db.url,
-        DUECALL_SCHEDULER="off",
-        DUECALL_TELEPHONY="twilio",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=token,
-        TWILIO_FROM_NUMBER=CALLER_ID,
-        DUECALL_TWILIO_API_BASE_URL=sim_url,
-        DUECALL_PUBLIC_BASE_URL=public_url,
-    )
-
-
-@pytest.fixture
-def live(db: Database, simulator_server: SimulatorServer, clock: FixedClock) -> Iterator[Live]:
-    sock = free_socket()
-    public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = settings_for(db, simulator_server.base_url, public_url)
-    app = create_app(settings, clock)
-    with (
-        httpx.Client(base_url=simulator_server.base_url, timeout=30) as control,
-        serving(app, sock),
-    ):
-        control.post("/_sim/reset", json={"seed": 3, "speed": SPEED}).raise_for_status()
-        control.put("/_sim/faults", json={}).raise_for_status()
-        with app.state.context.sessions() as session:
-            add_campaign(session)
-            session.commit()
-        yield Live(
-            app.state.context, app.state.telephony, simulator_server.app.state.simulator, control
-        )
-        control.post("/_sim/reset", json={}).raise_for_status()
 
 
 def test_the_adapter_is_what_the_settings_name() -> None:
