@@ -29,10 +29,12 @@ from sqlalchemy import (
     Float,
     Interval,
     and_,
+    bindparam,
     case,
     cast,
     delete,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -41,7 +43,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from compliance.engine import Decision
 from compliance.policy import Policy
 from compliance.screening import screen
 from crm.buckets import BUCKET_FLOORS, Bucket
@@ -242,7 +243,7 @@ def claim(
     count: int,
     now: datetime,
     policy: Policy,
-    overfetch: int = 3,
+    overfetch: float = 1.5,
 ) -> Claim:
     """Claim up to `count` accounts of `campaign` that may be called now (see module docstring).
 
@@ -279,7 +280,7 @@ def claim(
                 or_(accounts.c.claimed_until.is_(None), accounts.c.claimed_until < now),
             )
             .order_by(queue.c.tier, queue.c.score.desc(), queue.c.account_id)
-            .limit(slots * overfetch)
+            .limit(int(slots * overfetch))
             .with_for_update(of=accounts, skip_locked=True)
         )
     )
@@ -287,70 +288,78 @@ def claim(
         return Claim([], 0)
     interval = timedelta(seconds=1 / campaign.calls_per_second)
     first_slot = max(campaign.next_call_at or now, now)
-    screened = screen(session.connection(), candidates, at=first_slot, policy=policy)
+    conn = session.connection()
+    screened = screen(conn, candidates, at=first_slot, policy=policy)
     chosen: list[str] = []
-    blocked = 0
+    parked: list[dict[str, Any]] = []
     for account_id in candidates:
         screening = screened[account_id]
         if screening.decision.allowed and screening.phone is not None:
             if len(chosen) < slots:
                 chosen.append(account_id)
             continue
-        blocked += 1
-        _park_blocked(session, campaign.id, account_id, screening.decision, now)
-    last_slot = first_slot + interval * (len(chosen) - 1)
+        decision = screening.decision
+        parked.append(
+            {
+                "account": account_id,
+                "until": decision.next_allowed_at or now + PARKED,
+                "why": "; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons),
+            }
+        )
+    if parked:
+        conn.execute(
+            update(queue)
+            .where(queue.c.campaign_id == campaign.id, queue.c.account_id == bindparam("account"))
+            .values(due_at=bindparam("until", type_=UTCDateTime), reason=bindparam("why")),
+            parked,
+        )
     if len(chosen) > 1:
         # Allowed at both ends of the batch: the daily caps and windows hold for every slot.
-        at_last = screen(session.connection(), chosen, at=last_slot, policy=policy)
+        last_slot = first_slot + interval * (len(chosen) - 1)
+        at_last = screen(conn, chosen, at=last_slot, policy=policy)
         chosen = [a for a in chosen if at_last[a].decision.allowed]
-    claimed: list[Claimed] = []
-    next_slot = first_slot
-    for account_id in chosen:
-        screening = screened[account_id]
-        assert screening.phone is not None
-        call_id = new_call_id()
-        taken = session.execute(
-            update(accounts)
-            .where(
-                accounts.c.account_id == account_id,
-                or_(accounts.c.claimed_until.is_(None), accounts.c.claimed_until < now),
-            )
-            .values(claimed_by=call_id, claimed_until=next_slot + CLAIM_TTL)
-        )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            continue
-        session.add(
-            Call(
-                call_id=call_id,
-                account_id=account_id,
-                campaign_id=campaign.id,
-                agent_id="BOT",
-                phone=screening.phone,
-                mode="bot",
-                source="dialer",
-                status="queued",
-                started_at=next_slot,
-                compliance_receipt=screening.decision.receipt(screening.phone),
-            )
-        )
-        claimed.append(Claimed(call_id, account_id, screening.phone, next_slot))
-        next_slot += interval
-    if claimed:
-        campaign.next_call_at = next_slot
-    session.flush()
-    return Claim(claimed, blocked)
-
-
-def _park_blocked(
-    session: Session, campaign_id: int, account_id: str, decision: Decision, now: datetime
-) -> None:
-    park(
-        session,
-        campaign_id=campaign_id,
-        account_id=account_id,
-        until=decision.next_allowed_at or now + PARKED,
-        reason="; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons),
+    if not chosen:
+        return Claim([], len(parked))
+    claimed = [
+        Claimed(new_call_id(), account_id, phone, first_slot + interval * n)
+        for n, account_id in enumerate(chosen)
+        if (phone := screened[account_id].phone) is not None
+    ]
+    # The candidates' rows are locked (FOR UPDATE on PostgreSQL, the write lock on SQLite) and
+    # were unclaimed when picked, so every one of these claims takes.
+    conn.execute(
+        update(accounts)
+        .where(accounts.c.account_id == bindparam("account"))
+        .values(
+            claimed_by=bindparam("call_id"),
+            claimed_until=bindparam("until", type_=UTCDateTime),
+        ),
+        [
+            {"account": c.account_id, "call_id": c.call_id, "until": c.slot_at + CLAIM_TTL}
+            for c in claimed
+        ],
     )
+    session.execute(
+        insert(Call),
+        [
+            {
+                "call_id": c.call_id,
+                "account_id": c.account_id,
+                "campaign_id": campaign.id,
+                "agent_id": "BOT",
+                "phone": c.phone,
+                "mode": "bot",
+                "source": "dialer",
+                "status": "queued",
+                "started_at": c.slot_at,
+                "compliance_receipt": screened[c.account_id].decision.receipt(c.phone),
+            }
+            for c in claimed
+        ],
+    )
+    campaign.next_call_at = claimed[-1].slot_at + interval
+    session.flush()
+    return Claim(claimed, len(parked))
 
 
 def release(session: Session, *, account_id: str, call_id: str) -> None:
