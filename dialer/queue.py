@@ -10,10 +10,12 @@ Priority, most urgent first (`tier`), then by `score` within a tier:
 
 `refresh` rebuilds a campaign's queue in SQL (it never loads the portfolio). `claim` picks the
 next accounts that are due, screens them with the compliance engine's batched form and claims
-the ones that may be called now, all in one transaction: on PostgreSQL the accounts are locked
-with FOR UPDATE SKIP LOCKED, so concurrent dialers skip each other's picks, and the claim is a
-conditional UPDATE of the account row, so no account is ever claimed twice while a claim lives.
-Accounts the engine blocks are parked until their next_allowed_at.
+the ones that may be called now, all in one transaction: the campaign row is locked first (so
+claimers of one campaign take turns and the concurrency cap and pacing hold across processes),
+the picked accounts are locked with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite takes its
+write lock at BEGIN), and only accounts without a live claim are picked, so no account is ever
+claimed twice while a claim lives. Accounts the engine blocks are parked until their
+next_allowed_at, in one statement.
 """
 
 from __future__ import annotations

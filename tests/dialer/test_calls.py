@@ -290,3 +290,18 @@ def test_status_webhook_checks_the_signature_and_ignores_duplicates(
         entry = due_at(session, campaign.id, claimed.account_id)
     assert (call.status, call.disposition, call.ended_at) == ("busy", "BUSY", NOW)
     assert entry.due_at == NOW + timedelta(minutes=30)
+
+
+def test_a_call_recovered_before_it_was_placed_is_never_placed(
+    context: AppContext, clock: FixedClock
+) -> None:
+    with context.sessions() as session:
+        _campaign, claimed = claimed_call(session)
+        recover(session, now=NOW + NEVER_PLACED_AFTER + timedelta(seconds=1), policy=RBI, zone=ZONE)
+        session.commit()
+    telephony = FakeTelephony()
+    placement = place(
+        context.sessions, telephony, claimed, clock=clock, public_base_url="http://x",
+        policy=RBI, zone=ZONE,
+    )  # fmt: skip
+    assert (placement, telephony.calls) == (Placement.FAILED, [])
