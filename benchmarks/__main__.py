@@ -9,12 +9,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from benchmarks import bench_compliance, bench_import, bench_simulator, bench_understanding
+from benchmarks import (
+    bench_compliance,
+    bench_dialer,
+    bench_import,
+    bench_simulator,
+    bench_understanding,
+)
 from benchmarks.common import machine
 
 BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
     "import": bench_import.main,
     "compliance": bench_compliance.main,
+    "dialer": bench_dialer.main,
     "simulator": bench_simulator.main,
     "understanding": bench_understanding.main,
 }

@@ -14,6 +14,8 @@ import argparse
 import random
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,8 +129,18 @@ def populate_calls(url: str, accounts: int, calls: int, seed: int = 5) -> None:
     engine.dispose()
 
 
+@contextmanager
+def book(backend: str, workdir: Path, accounts: int, calls: int) -> Iterator[str]:
+    """A fresh store of `backend` holding the seeded portfolio and `calls` past calls."""
+    with fresh_database(backend, workdir) as url:
+        env = {"DUECALL_DATABASE_URL": url}
+        timed_command(duecall("db", "upgrade"), env)
+        timed_command(duecall("import", "accounts", str(portfolio(accounts))), env)
+        populate_calls(url, accounts, calls)
+        yield url
+
+
 def screening(accounts: int, calls: int, backends: list[str]) -> list[str]:
-    source = portfolio(accounts)
     lines = [
         f"{accounts:,} accounts (`duecall seed`, as of {AS_OF}) and {calls:,} calls over 90 days; "
         f"screened at {AT.isoformat()} (11:00 in Mumbai) under `rbi`:",
@@ -139,11 +151,7 @@ def screening(accounts: int, calls: int, backends: list[str]) -> list[str]:
     policy = load_policy("rbi")
     with tempfile.TemporaryDirectory(prefix="duecall-bench-") as workdir:
         for backend in backends:
-            with fresh_database(backend, Path(workdir)) as url:
-                env = {"DUECALL_DATABASE_URL": url}
-                timed_command(duecall("db", "upgrade"), env)
-                timed_command(duecall("import", "accounts", str(source)), env)
-                populate_calls(url, accounts, calls)
+            with book(backend, Path(workdir), accounts, calls) as url:
                 engine = make_engine(url)
                 for label, chosen in (
                     ("all", None),

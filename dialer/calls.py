@@ -7,6 +7,7 @@ releases the account's claim and tells the campaign's queue when to try again.
 
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from dialer.queue import CLAIM_TTL, Claimed, park, release
 from dialer.telephony import OutboundCall, Telephony
 from duecall.clock import Clock
 from duecall.db import transaction
-from duecall.errors import ProviderError
+from duecall.errors import ProviderError, ProviderTimeout
 from duecall.logs import mask_phone
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,12 @@ DISPOSITION_FOR_STATUS = {
 }
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 NEVER_PLACED_AFTER = timedelta(minutes=5)  # a queued call with no provider sid by then: lost
+
+
+class Placement(enum.StrEnum):
+    PLACED = "placed"
+    FAILED = "failed"  # the provider refused or could not be reached: finished as FAILED
+    UNCONFIRMED = "unconfirmed"  # no answer in time: its callbacks, or recover(), will tell
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +89,18 @@ def place(
     policy: Policy,
     zone: ZoneInfo,
     ring_first: str | None = None,
-) -> None:
+) -> Placement:
     """Place one claimed call at its slot; a provider error finishes it with the reason.
 
     With `ring_first` (a tele-caller's phone), that phone rings first and the borrower is
     dialled once the tele-caller answers (click-to-call).
     """
     clock.sleep_until(claimed.slot_at)
+    with sessions() as session:
+        if session.scalar(select(Call.status).where(Call.call_id == claimed.call_id)) in TERMINAL:
+            # recover() ended it while this dialer was stalled: its account may be taken again.
+            log.warning("call %s ended before it could be placed", claimed.call_id)
+            return Placement.FAILED
     urls = webhook_urls(public_base_url, claimed.call_id)
     outbound = OutboundCall(
         call_id=claimed.call_id,
@@ -100,15 +112,21 @@ def place(
     )
     try:
         placed = telephony.place_call(outbound)
+    except ProviderTimeout as exc:
+        log.warning(
+            "call %s to %s unconfirmed: %s", claimed.call_id, mask_phone(claimed.phone), exc
+        )
+        with transaction(sessions) as session:
+            call = session.get(Call, claimed.call_id)
+            assert call is not None
+            # The provider may have created it: its callbacks will say so, or recover() ends it.
+            call.failure_reason = str(exc)
+        return Placement.UNCONFIRMED
     except ProviderError as exc:
         log.warning("call %s to %s not placed: %s", claimed.call_id, mask_phone(claimed.phone), exc)
         with transaction(sessions) as session:
             call = session.get(Call, claimed.call_id)
             assert call is not None
-            if exc.retryable and "in time" in str(exc):
-                # The provider may have created it: wait for its callbacks (see recover()).
-                call.failure_reason = str(exc)
-                return
             finish(
                 session,
                 call,
@@ -118,7 +136,7 @@ def place(
                 zone=zone,
                 reason=str(exc),
             )
-        return
+        return Placement.FAILED
     with transaction(sessions) as session:
         call = session.get(Call, claimed.call_id)
         assert call is not None
@@ -127,6 +145,7 @@ def place(
             call.status = placed.status
         elif call.status == "queued":
             call.status = "initiated"
+    return Placement.PLACED
 
 
 def apply_status(

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from compliance.facts import WEEKDAYS
 from crm.service import refresh_buckets
-from dialer.calls import place, recover
+from dialer.calls import Placement, place, recover
 from dialer.models import Campaign, Channel, JobRun
 from dialer.queue import claim, refresh
 from dialer.telephony import Telephony
@@ -39,8 +39,13 @@ NIGHTLY_AT = time(2, 0)  # lender's local time
 
 @dataclass
 class PassReport:
+    """What one dialer pass did, summed over the campaigns it worked."""
+
+    claimed: int = 0
+    blocked: int = 0  # candidates compliance blocked now: parked until they are allowed
     placed: int = 0
-    failed: int = 0
+    failed: int = 0  # the provider refused or could not be reached
+    unconfirmed: int = 0  # no answer in time from the provider: its callbacks will tell
     campaigns: list[str] = field(default_factory=list)
 
 
@@ -59,24 +64,33 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
     with context.sessions() as session:
         campaign_ids = list(session.scalars(select(Campaign.id).where(Campaign.active)))
     for campaign_id in campaign_ids:
-        now = context.clock.now()
         with transaction(context.sessions) as session:
-            campaign = session.get(Campaign, campaign_id)
+            # Locked first, so `now` is read after the previous claimer committed: a slot never
+            # starts before a call that claimer saw live had ended.
+            campaign = session.get(Campaign, campaign_id, with_for_update=True)
+            now = context.clock.now()
             if campaign is None or not campaign_open(campaign, now, zone):
                 continue
-            claimed = claim(
+            result = claim(
                 session, campaign, channel=Channel.BOT, count=campaign.max_concurrent, now=now,
                 policy=context.policy,
             )  # fmt: skip
             name = campaign.name
-        if claimed:
+        report.blocked += result.blocked
+        report.claimed += len(result.claimed)
+        if result.claimed:
             report.campaigns.append(name)
-        for item in claimed:
-            place(
+        for item in result.claimed:
+            placement = place(
                 context.sessions, telephony, item, clock=context.clock,
                 public_base_url=context.settings.public_base_url, policy=context.policy, zone=zone,
             )  # fmt: skip
-            report.placed += 1
+            if placement is Placement.PLACED:
+                report.placed += 1
+            elif placement is Placement.FAILED:
+                report.failed += 1
+            else:
+                report.unconfirmed += 1
     return report
 
 

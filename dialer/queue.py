@@ -10,10 +10,12 @@ Priority, most urgent first (`tier`), then by `score` within a tier:
 
 `refresh` rebuilds a campaign's queue in SQL (it never loads the portfolio). `claim` picks the
 next accounts that are due, screens them with the compliance engine's batched form and claims
-the ones that may be called now, all in one transaction: on PostgreSQL the accounts are locked
-with FOR UPDATE SKIP LOCKED, so concurrent dialers skip each other's picks, and the claim is a
-conditional UPDATE of the account row, so no account is ever claimed twice while a claim lives.
-Accounts the engine blocks are parked until their next_allowed_at.
+the ones that may be called now, all in one transaction: the campaign row is locked first (so
+claimers of one campaign take turns and the concurrency cap and pacing hold across processes),
+the picked accounts are locked with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite takes its
+write lock at BEGIN), and only accounts without a live claim are picked, so no account is ever
+claimed twice while a claim lives. Accounts the engine blocks are parked until their
+next_allowed_at, in one statement.
 """
 
 from __future__ import annotations
@@ -25,15 +27,20 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Float,
+    Interval,
     and_,
+    bindparam,
     case,
     cast,
     delete,
     func,
+    insert,
     literal,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.orm import Session
@@ -43,7 +50,7 @@ from compliance.screening import screen
 from crm.buckets import BUCKET_FLOORS, Bucket
 from crm.models import Account, AccountFlag, Call, Promise, PromiseStatus
 from dialer.models import Campaign, Channel, DialQueueEntry
-from duecall.db import table_of, upsert_from
+from duecall.db import UTCDateTime, table_of, upsert_from
 
 # Chance that an account in a bucket rolls to the next one within a month, used until the
 # portfolio's own roll rates are known (analytics), from typical Indian retail books.
@@ -125,7 +132,10 @@ def refresh(
         else_=channel_for_bucket,
     )
     due_at = case(
-        (callbacks.c.callback_at.is_not(None), callbacks.c.callback_at - policy.callback_tolerance),
+        (
+            callbacks.c.callback_at.is_not(None),
+            _earlier(session.connection(), callbacks.c.callback_at, policy.callback_tolerance),
+        ),
         else_=literal(now, type_=Account.updated_at.type),
     )
     conditions: list[ColumnElement[bool]] = [accounts.c.bucket.in_(campaign.buckets)]
@@ -177,6 +187,18 @@ def refresh(
     )
 
 
+def _earlier(conn: Connection, instant: Any, delta: timedelta) -> Any:
+    """The UTCDateTime column `instant` minus `delta`, in SQL on either backend."""
+    if conn.dialect.name == "sqlite":
+        # The text form UTCDateTime stores, to the millisecond.
+        shifted = func.strftime(
+            "%Y-%m-%d %H:%M:%f000", instant, f"-{delta.total_seconds():.3f} seconds"
+        )
+    else:
+        shifted = instant - literal(delta, Interval)
+    return type_coerce(shifted, UTCDateTime)
+
+
 def _score(accounts: Any) -> Any:
     at_risk = (
         cast(
@@ -207,6 +229,14 @@ def _score(accounts: Any) -> Any:
     return at_risk * probability * urgency
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What one claim did: the calls it claimed, and how many candidates compliance blocked."""
+
+    claimed: list[Claimed]
+    blocked: int
+
+
 def claim(
     session: Session,
     campaign: Campaign,
@@ -215,29 +245,31 @@ def claim(
     count: int,
     now: datetime,
     policy: Policy,
-    overfetch: int = 3,
-) -> list[Claimed]:
+    overfetch: float = 1.5,
+) -> Claim:
     """Claim up to `count` accounts of `campaign` that may be called now (see module docstring).
 
-    The caller commits the session; nothing is claimed unless it does.
+    Calls are paced `1 / calls_per_second` apart from the campaign's next free slot, and each
+    claimed account is allowed both at the first and at the last slot of the batch, so a call
+    paced a few seconds later never crosses a window's end or a daily cap. The caller commits
+    the session; nothing is claimed unless it does.
     """
-    # Serialises claimers of one campaign across processes, so the concurrency cap holds.
-    session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
+    # Serialises claimers of one campaign across processes, so the concurrency cap holds, and
+    # reloads it: next_call_at as the previous claimer committed it (calls per second).
+    session.refresh(campaign, with_for_update=True)
     active = (
         session.scalar(
             select(func.count())
             .select_from(Call)
-            .where(
-                Call.campaign_id == campaign.id,
-                Call.status.in_(ACTIVE_STATUSES),
-                Call.started_at > now - CLAIM_TTL,
-            )
+            .where(Call.campaign_id == campaign.id, Call.status.in_(ACTIVE_STATUSES))
         )
         or 0
     )
+    # Every live call counts until it ends: a stuck one until recover() ends it, so the cap
+    # holds on the calls table (a call occupies its slot from started_at to ended_at).
     slots = min(count, campaign.max_concurrent - active)
     if slots <= 0:
-        return []
+        return Claim([], 0)
     accounts, queue = table_of(Account), table_of(DialQueueEntry)
     candidates = list(
         session.scalars(
@@ -250,61 +282,86 @@ def claim(
                 or_(accounts.c.claimed_until.is_(None), accounts.c.claimed_until < now),
             )
             .order_by(queue.c.tier, queue.c.score.desc(), queue.c.account_id)
-            .limit(slots * overfetch)
+            .limit(int(slots * overfetch))
             .with_for_update(of=accounts, skip_locked=True)
         )
     )
     if not candidates:
-        return []
-    screened = screen(session.connection(), candidates, at=now, policy=policy)
+        return Claim([], 0)
     interval = timedelta(seconds=1 / campaign.calls_per_second)
-    next_slot = max(campaign.next_call_at or now, now)
-    claimed: list[Claimed] = []
+    first_slot = max(campaign.next_call_at or now, now)
+    conn = session.connection()
+    screened = screen(conn, candidates, at=first_slot, policy=policy)
+    chosen: list[str] = []
+    parked: list[dict[str, Any]] = []
     for account_id in candidates:
         screening = screened[account_id]
+        if screening.decision.allowed and screening.phone is not None:
+            if len(chosen) < slots:
+                chosen.append(account_id)
+            continue
         decision = screening.decision
-        if not decision.allowed or screening.phone is None:
-            session.execute(
-                update(queue)
-                .where(queue.c.campaign_id == campaign.id, queue.c.account_id == account_id)
-                .values(
-                    due_at=decision.next_allowed_at or now + PARKED,
-                    reason="; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons),
-                )
-            )
-            continue
-        if len(claimed) == slots:
-            continue
-        call_id = new_call_id()
-        taken = session.execute(
-            update(accounts)
-            .where(
-                accounts.c.account_id == account_id,
-                or_(accounts.c.claimed_until.is_(None), accounts.c.claimed_until < now),
-            )
-            .values(claimed_by=call_id, claimed_until=now + CLAIM_TTL)
+        parked.append(
+            {
+                "account": account_id,
+                "until": decision.next_allowed_at or now + PARKED,
+                "why": "; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons),
+            }
         )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            continue
-        session.add(
-            Call(
-                call_id=call_id,
-                account_id=account_id,
-                campaign_id=campaign.id,
-                agent_id="BOT",
-                phone=screening.phone,
-                mode="bot",
-                source="dialer",
-                status="queued",
-                started_at=next_slot,
-                compliance_receipt=decision.receipt(screening.phone),
-            )
+    if parked:
+        conn.execute(
+            update(queue)
+            .where(queue.c.campaign_id == campaign.id, queue.c.account_id == bindparam("account"))
+            .values(due_at=bindparam("until", type_=UTCDateTime), reason=bindparam("why")),
+            parked,
         )
-        claimed.append(Claimed(call_id, account_id, screening.phone, next_slot))
-        next_slot += interval
-    campaign.next_call_at = next_slot
+    if len(chosen) > 1:
+        # Allowed at both ends of the batch: the daily caps and windows hold for every slot.
+        last_slot = first_slot + interval * (len(chosen) - 1)
+        at_last = screen(conn, chosen, at=last_slot, policy=policy)
+        chosen = [a for a in chosen if at_last[a].decision.allowed]
+    if not chosen:
+        return Claim([], len(parked))
+    claimed = [
+        Claimed(new_call_id(), account_id, phone, first_slot + interval * n)
+        for n, account_id in enumerate(chosen)
+        if (phone := screened[account_id].phone) is not None
+    ]
+    # The candidates' rows are locked (FOR UPDATE on PostgreSQL, the write lock on SQLite) and
+    # were unclaimed when picked, so every one of these claims takes.
+    conn.execute(
+        update(accounts)
+        .where(accounts.c.account_id == bindparam("account"))
+        .values(
+            claimed_by=bindparam("call_id"),
+            claimed_until=bindparam("until", type_=UTCDateTime),
+        ),
+        [
+            {"account": c.account_id, "call_id": c.call_id, "until": c.slot_at + CLAIM_TTL}
+            for c in claimed
+        ],
+    )
+    session.execute(
+        insert(Call),
+        [
+            {
+                "call_id": c.call_id,
+                "account_id": c.account_id,
+                "campaign_id": campaign.id,
+                "agent_id": "BOT",
+                "phone": c.phone,
+                "mode": "bot",
+                "source": "dialer",
+                "status": "queued",
+                "started_at": c.slot_at,
+                "compliance_receipt": screened[c.account_id].decision.receipt(c.phone),
+            }
+            for c in claimed
+        ],
+    )
+    campaign.next_call_at = claimed[-1].slot_at + interval
     session.flush()
-    return claimed
+    return Claim(claimed, len(parked))
 
 
 def release(session: Session, *, account_id: str, call_id: str) -> None:

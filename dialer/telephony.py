@@ -1,13 +1,16 @@
 """Telephony providers behind one small interface; Twilio (or its stand-in) is the adapter.
 
 The simulator speaks Twilio's protocol, so `DUECALL_TELEPHONY=simulator` uses this same adapter
-pointed at the stand-in: production code never knows which one answers.
+pointed at the stand-in: production code never knows which one answers. `FakeTelephony` is
+the in-memory provider tests and simulations inject (it ships, like httpx's MockTransport).
 """
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import requests
@@ -16,7 +19,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from duecall.errors import ProviderError
+from duecall.errors import ProviderError, ProviderTimeout
 
 # Twilio's call progress events, asked for on every call.
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -104,7 +107,7 @@ class TwilioTelephony:
             raise _translate(exc) from None
         except requests.Timeout:
             # The provider may or may not have created the call: its callbacks will tell.
-            raise ProviderError("the provider did not answer in time", retryable=True) from None
+            raise ProviderTimeout("the provider did not answer in time") from None
         except requests.RequestException as exc:
             raise ProviderError(
                 f"the provider could not be reached ({exc})", retryable=True
@@ -173,3 +176,74 @@ def _translate(exc: TwilioRestException) -> ProviderError:
     if exc.code in INVALID_NUMBER_CODES:
         return ProviderError(f"invalid number{code}: {exc.msg}")
     return ProviderError(f"the provider refused the call{code}: {exc.msg}")
+
+
+@dataclass
+class FakeCall:
+    """A call the fake provider was asked to place."""
+
+    outbound: OutboundCall
+    provider_call_sid: str
+    ended: bool = False
+    redirected_to: list[str] = field(default_factory=list)
+
+
+class FakeTelephony:
+    """A provider in memory: records what it is asked, fails as told, signs as Twilio does.
+
+    It places nothing and sends no callbacks: whoever drives it delivers them (signed with
+    `sign` when they go through the webhooks). Safe to share between threads.
+    """
+
+    def __init__(self, *, auth_token: str = "fake-telephony-auth-token") -> None:
+        self.calls: list[FakeCall] = []
+        self.recordings: dict[str, bytes] = {}
+        self._failures: list[ProviderError] = []
+        self._validator = RequestValidator(auth_token)
+        self._lock = threading.Lock()
+
+    def fail_next(self, *errors: ProviderError) -> None:
+        """The next `place_call`s raise these, one each, in order."""
+        with self._lock:
+            self._failures.extend(errors)
+
+    def call_for(self, call_id: str) -> FakeCall:
+        """The placed call with duecall's `call_id` (KeyError when there is none)."""
+        with self._lock:
+            return next(c for c in self.calls if c.outbound.call_id == call_id)
+
+    def place_call(self, call: OutboundCall) -> PlacedCall:
+        with self._lock:
+            if self._failures:
+                raise self._failures.pop(0)
+            placed = FakeCall(call, "CA" + uuid.uuid4().hex)
+            self.calls.append(placed)
+        return PlacedCall(provider_call_sid=placed.provider_call_sid, status="queued")
+
+    def end_call(self, provider_call_sid: str) -> None:
+        self._find(provider_call_sid).ended = True
+
+    def redirect_call(self, provider_call_sid: str, url: str) -> None:
+        self._find(provider_call_sid).redirected_to.append(url)
+
+    def fetch_recording(self, url: str) -> bytes:
+        try:
+            return self.recordings[url]
+        except KeyError:
+            raise ProviderError("the recording could not be fetched (HTTP 404)") from None
+
+    def signature_valid(
+        self, url: str, params: Mapping[str, str | list[str]], signature: str
+    ) -> bool:
+        return twilio_signature_valid(self._validator, url, params, signature)
+
+    def sign(self, url: str, params: Mapping[str, str]) -> str:
+        """The X-Twilio-Signature the provider would send with `params` to `url`."""
+        return str(self._validator.compute_signature(url, dict(params)))
+
+    def _find(self, provider_call_sid: str) -> FakeCall:
+        with self._lock:
+            for call in self.calls:
+                if call.provider_call_sid == provider_call_sid:
+                    return call
+        raise ProviderError(f"no call {provider_call_sid} (Twilio 20404)")

@@ -9,6 +9,7 @@ import uvicorn
 from rich.console import Console
 
 import compliance.cli
+import dialer.cli
 from crm.cli import import_command, seed_command
 from crm.models import Role
 from duecall.auth import create_user
@@ -30,6 +31,8 @@ users_app = typer.Typer(help="Users and their bearer tokens.", no_args_is_help=T
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(compliance.cli.app, name="compliance")
+app.add_typer(dialer.cli.campaigns_app, name="campaigns")
+app.command("dial")(dialer.cli.dial_command)
 app.command("import")(import_command)
 app.command("seed")(seed_command)
 

@@ -8,6 +8,7 @@ DuecallError
 ├── InvalidInput            input with a field that is wrong (names the field)
 │   └── UnreadableFile      an import file that cannot be read at all
 ├── ProviderError           a telephony or LLM vendor failed
+│   └── ProviderTimeout     it did not answer in time: the request may have taken effect
 └── SimulatorError          the Twilio stand-in refuses a request or a TwiML document (Twilio code)
 """
 
@@ -52,6 +53,13 @@ class ProviderError(DuecallError):
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class ProviderTimeout(ProviderError):
+    """The vendor did not answer in time; what was asked may or may not have been done."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
 
 
 class SimulatorError(DuecallError):

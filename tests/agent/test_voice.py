@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 
 from crm.models import Call, ContactPreference, Hold, Phone, PhoneStatus, Promise, Role
 from dialer.providers import SIMULATOR_AUTH_TOKEN
-from dialer.telephony import OutboundCall, PlacedCall, twilio_signature_valid
+from dialer.telephony import FakeTelephony
 from duecall.auth import create_user
 from duecall.clock import FixedClock
 from duecall.settings import Settings
@@ -39,29 +39,16 @@ DEBT_WORDS = re.compile(
 )
 
 
-class RecordingTelephony:
-    """A telephony fake that signs like Twilio and remembers redirects (no calls placed here)."""
+class RecordingTelephony(FakeTelephony):
+    """The shipped fake, signing with the embedded simulator's token; redirects of calls it did
+    not place (these tests drive the webhooks themselves) are remembered."""
 
-    def __init__(self, token: str = SIMULATOR_AUTH_TOKEN) -> None:
-        self._validator = RequestValidator(token)
+    def __init__(self) -> None:
+        super().__init__(auth_token=SIMULATOR_AUTH_TOKEN)
         self.redirects: list[tuple[str, str]] = []
-
-    def place_call(self, call: OutboundCall) -> PlacedCall:
-        raise AssertionError("these tests place no calls")
-
-    def end_call(self, provider_call_sid: str) -> None:
-        raise AssertionError("not expected")
 
     def redirect_call(self, provider_call_sid: str, url: str) -> None:
         self.redirects.append((provider_call_sid, url))
-
-    def fetch_recording(self, url: str) -> bytes:
-        raise AssertionError("not expected")
-
-    def signature_valid(
-        self, url: str, params: Mapping[str, str | list[str]], signature: str
-    ) -> bool:
-        return twilio_signature_valid(self._validator, url, params, signature)
 
 
 @dataclass

@@ -1,0 +1,197 @@
+"""The dial queue: who a campaign works, in what order, and claiming under the caps."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from compliance.policy import load_policy
+from crm.buckets import Bucket
+from crm.models import Account, AccountFlag, AccountFlagCode, Agency, Call, Promise, PromiseStatus
+from dialer.models import Channel, DialQueueEntry
+from dialer.queue import CLAIM_TTL, claim, refresh
+from tests.conftest import NOW
+from tests.dialer.conftest import add_accounts, add_campaign
+from tests.factories import add_account, add_call
+
+RBI = load_policy("rbi")
+TODAY = date(2026, 3, 2)
+
+
+def queued(session: Session, campaign_id: int) -> dict[str, DialQueueEntry]:
+    rows = session.scalars(select(DialQueueEntry).where(DialQueueEntry.campaign_id == campaign_id))
+    return {row.account_id: row for row in rows}
+
+
+def test_refresh_selects_by_bucket_product_agency_predue_and_flags(session: Session) -> None:
+    session.add(Agency(agency_id="AG1", name="North"))
+    add_account(
+        session, "SMA0-PL-AG1", dpd=12, product="PL", agency_id="AG1", phones=("+919800000001",)
+    )
+    add_account(
+        session, "SMA0-HL-AG1", dpd=12, product="HL", agency_id="AG1", phones=("+919800000002",)
+    )
+    add_account(session, "SMA0-PL-none", dpd=12, product="PL", phones=("+919800000003",))
+    add_account(
+        session, "SMA1-PL-AG1", dpd=40, product="PL", agency_id="AG1", phones=("+919800000004",)
+    )
+    add_account(
+        session,
+        "STD-due-soon",
+        dpd=0,
+        product="PL",
+        agency_id="AG1",
+        due_date=TODAY + timedelta(days=5),
+        phones=("+919800000005",),
+    )
+    add_account(
+        session,
+        "STD-due-later",
+        dpd=0,
+        product="PL",
+        agency_id="AG1",
+        due_date=TODAY + timedelta(days=6),
+        phones=("+919800000006",),
+    )
+    add_account(
+        session, "SMA0-dnc", dpd=12, product="PL", agency_id="AG1", phones=("+919800000007",)
+    )
+    session.add(AccountFlag(account_id="SMA0-dnc", flag=AccountFlagCode.DNC))
+    campaign = add_campaign(
+        session,
+        buckets=[Bucket.STANDARD, Bucket.SMA_0],
+        channels={Bucket.STANDARD: Channel.BOT, Bucket.SMA_0: Channel.BOT},
+        products=["PL"],
+        agencies=["AG1"],
+        predue_days=5,
+    )
+    assert refresh(session, campaign, now=NOW, today=TODAY, policy=RBI) == 2
+    assert set(queued(session, campaign.id)) == {"SMA0-PL-AG1", "STD-due-soon"}
+
+
+def test_priority_tiers_then_amount_at_risk(session: Session) -> None:
+    ids = add_accounts(session, 6, dpd=12)
+    promise = {"amount": Decimal(1000), "promised_on": TODAY - timedelta(days=3), "created_at": NOW}
+    session.add(Promise(account_id=ids[0], promised_date=TODAY, **promise))
+    session.add(
+        Promise(
+            account_id=ids[1],
+            promised_date=TODAY - timedelta(days=3),
+            status=PromiseStatus.BROKEN,
+            **promise,
+        )
+    )
+    session.add(
+        Promise(
+            account_id=ids[5],
+            promised_date=TODAY - timedelta(days=8),
+            status=PromiseStatus.BROKEN,
+            **promise,
+        )
+    )
+    add_call(
+        session,
+        ids[2],
+        started_at=NOW - timedelta(days=1),
+        disposition="CALLBACK",
+        callback_at=NOW + timedelta(hours=2),
+    )
+    session.get_one(Account, ids[3]).overdue_amount = Decimal("90000.00")
+    session.get_one(Account, ids[4]).dpd = 29  # a day from SMA-1: more urgent than ids[5]
+    campaign = add_campaign(session)
+    refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
+    rows = queued(session, campaign.id)
+    assert {a: rows[a].tier for a in ids} == {
+        ids[0]: 1,
+        ids[1]: 2,
+        ids[2]: 3,
+        ids[3]: 4,
+        ids[4]: 4,
+        ids[5]: 4,
+    }
+    assert rows[ids[2]].due_at == NOW + timedelta(hours=2) - RBI.callback_tolerance
+    assert rows[ids[3]].score > rows[ids[4]].score > rows[ids[5]].score
+
+    claimed = claim(session, campaign, channel=Channel.BOT, count=10, now=NOW, policy=RBI).claimed
+    # The callback is not due yet; the rest in tier order, then by score.
+    assert [c.account_id for c in claimed] == [ids[0], ids[1], ids[3], ids[4], ids[5]]
+
+
+def test_claim_parks_what_compliance_blocks_with_the_reason(session: Session) -> None:
+    ok, recent = add_accounts(session, 2)
+    add_call(
+        session,
+        recent,
+        started_at=NOW - timedelta(minutes=20),
+        disposition="RNR",
+        phone=session.get_one(Account, recent).phones[0].number,
+    )
+    campaign = add_campaign(session)
+    refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
+    result = claim(session, campaign, channel=Channel.BOT, count=10, now=NOW, policy=RBI)
+    assert [c.account_id for c in result.claimed] == [ok]
+    assert result.blocked == 1
+    parked = queued(session, campaign.id)[recent]
+    assert parked.due_at == NOW + timedelta(minutes=40)
+    assert parked.reason is not None and parked.reason.startswith("min_gap")
+    assert (
+        claim(session, campaign, channel=Channel.BOT, count=10, now=NOW, policy=RBI).claimed == []
+    )
+
+
+def test_a_claim_holds_the_account_until_it_expires(session: Session) -> None:
+    (account_id,) = add_accounts(session, 1, dpd=0)  # current: 07:00-19:00, 3 attempts a day
+    campaign = add_campaign(session, calls_per_second=1.0)
+    refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
+    (first,) = claim(session, campaign, channel=Channel.BOT, count=5, now=NOW, policy=RBI).claimed
+    account = session.get_one(Account, account_id)
+    assert (account.claimed_by, account.claimed_until) == (first.call_id, NOW + CLAIM_TTL)
+    later = NOW + timedelta(hours=2)  # the claim has lapsed, and min_gap is over
+    assert (
+        claim(
+            session,
+            campaign,
+            channel=Channel.BOT,
+            count=5,
+            now=NOW + CLAIM_TTL - timedelta(seconds=1),
+            policy=RBI,
+        ).claimed
+        == []
+    )
+    (second,) = claim(
+        session, campaign, channel=Channel.BOT, count=5, now=later, policy=RBI
+    ).claimed
+    assert second.call_id != first.call_id
+    session.expire_all()
+    assert session.get_one(Account, account_id).claimed_by == second.call_id
+
+
+def test_concurrency_cap_and_calls_per_second(session: Session) -> None:
+    add_accounts(session, 10)
+    campaign = add_campaign(session, max_concurrent=4, calls_per_second=2.0)
+    refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
+    first = claim(session, campaign, channel=Channel.BOT, count=10, now=NOW, policy=RBI).claimed
+    assert [c.slot_at for c in first] == [NOW + timedelta(seconds=s) for s in (0, 0.5, 1, 1.5)]
+    assert (
+        claim(session, campaign, channel=Channel.BOT, count=10, now=NOW, policy=RBI).claimed == []
+    )
+    call = session.get_one(Call, first[0].call_id)
+    call.status = "completed"
+    (more,) = claim(session, campaign, channel=Channel.BOT, count=10, now=NOW, policy=RBI).claimed
+    assert more.slot_at == NOW + timedelta(seconds=2)  # paced after the last slot given out
+
+
+@pytest.mark.parametrize("cps", [1.0, 0.2])
+def test_no_paced_call_starts_after_the_window_closes(session: Session, cps: float) -> None:
+    add_accounts(session, 5)  # overdue: RBI window ends at 19:00 local
+    closing = datetime(2026, 3, 2, 13, 29, 57, tzinfo=UTC)  # 18:59:57 in Mumbai
+    campaign = add_campaign(session, calls_per_second=cps)
+    refresh(session, campaign, now=closing, today=TODAY, policy=RBI)
+    claimed = claim(
+        session, campaign, channel=Channel.BOT, count=5, now=closing, policy=RBI
+    ).claimed
+    assert all(c.slot_at < datetime(2026, 3, 2, 13, 30, tzinfo=UTC) for c in claimed)
