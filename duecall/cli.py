@@ -8,6 +8,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+import analytics.cli
 import compliance.cli
 from crm.cli import import_command, seed_command
 from crm.models import Role
@@ -30,6 +31,7 @@ users_app = typer.Typer(help="Users and their bearer tokens.", no_args_is_help=T
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(compliance.cli.app, name="compliance")
+app.add_typer(analytics.cli.app, name="report")
 app.command("import")(import_command)
 app.command("seed")(seed_command)
 
