@@ -11,7 +11,7 @@ Definitions (a call belongs to the period by its start, in the lender's zone):
   recovered = payments counted toward the agent's evaluated promises (`paid_amount`).
 - cases: accounts allocated to the agent now (the store keeps only the current allocation);
   resolved: those with nothing overdue whose latest payment falls in the period; resolution
-  time: days from the agent's first call to the account to that payment.
+  time: days from the UTC date of the agent's first call to the account to that payment.
 - complaints: ESCALATED calls (complaint, abuse or a request for a supervisor).
   compliance flags: calls the dialer or the API placed without a compliance receipt.
 - qa_score: the QA reviews' average score once QA stores them (null until then).
@@ -305,7 +305,7 @@ def agent_rows(
             agents.c.agent_id.in_(list(rows))
         )
     ):
-        rows[agent_id].name, rows[agent_id].kind, rows[agent_id].agency_id = name, kind, agency
+        rows[agent_id].name, rows[agent_id].kind, rows[agent_id].agency_id = name, str(kind), agency
     flagged = mark_outliers(rows.values())
     return sorted(flagged, key=lambda r: r.agent_id)
 

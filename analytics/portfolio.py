@@ -20,16 +20,16 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
-    Integer,
     String,
     and_,
     case,
-    cast,
     func,
     literal,
     select,
+    type_coerce,
 )
 from sqlalchemy.orm import Session
 
@@ -81,6 +81,11 @@ def _latest_bucket(conn: Connection, where: ColumnElement[bool]) -> ColumnElemen
     snapshots = table_of(Snapshot)
     tagged = case((where, date_text(conn, snapshots.c.as_of) + snapshots.c.bucket), else_=None)
     return func.substr(func.max(tagged), 11)
+
+
+def _paise(amount: ColumnElement[Any]) -> ColumnElement[int]:
+    """A sum of money columns as the integer paise they store (not converted to rupees)."""
+    return type_coerce(amount, BigInteger)
 
 
 # --- roll rates ------------------------------------------------------------------------------
@@ -176,13 +181,13 @@ def cohorts(
         .subquery()
     )
     sizes = select(
-        npa.c.cohort, func.count(), func.coalesce(func.sum(npa.c.principal_outstanding), 0)
+        npa.c.cohort, func.count(), _paise(func.coalesce(func.sum(npa.c.principal_outstanding), 0))
     ).group_by(npa.c.cohort)
     days = days_between(conn, payments.c.paid_at, npa.c.npa_date)
     # Payments on day 0 belong to the first point (30 days), as do days 1..30.
-    step = case((days == 0, 1), else_=cast((days + (STEP_DAYS - 1)) / STEP_DAYS, Integer))
+    step = case((days == 0, 1), else_=(days + (STEP_DAYS - 1)) // STEP_DAYS)
     recovered = (
-        select(npa.c.cohort, step.label("step"), func.sum(payments.c.amount))
+        select(npa.c.cohort, step.label("step"), _paise(func.sum(payments.c.amount)))
         .join(payments, payments.c.account_id == npa.c.account_id)
         .where(
             payments.c.paid_at >= npa.c.npa_date,
@@ -247,16 +252,19 @@ def segments(
     accounts, payments = table_of(Account), table_of(Payment)
     key = func.coalesce(accounts.c[by], literal("", String)).label("segment")
     is_npa = accounts.c.bucket == Bucket.NPA.value
+    npa_principal = case((is_npa, accounts.c.principal_outstanding), else_=0)
     book = select(
         key,
         func.count(),
         func.sum(case((is_npa, 1), else_=0)),
-        func.coalesce(func.sum(accounts.c.principal_outstanding), 0),
-        func.coalesce(func.sum(case((is_npa, accounts.c.principal_outstanding), else_=0)), 0),
-        func.coalesce(func.sum(accounts.c.overdue_amount), 0),
+        _paise(func.coalesce(func.sum(accounts.c.principal_outstanding), 0)),
+        _paise(
+            func.coalesce(func.sum(case((is_npa, accounts.c.principal_outstanding), else_=0)), 0)
+        ),
+        _paise(func.coalesce(func.sum(accounts.c.overdue_amount), 0)),
     ).group_by(key)
     paid = (
-        select(key, func.sum(payments.c.amount))
+        select(key, _paise(func.sum(payments.c.amount)))
         .join(accounts, accounts.c.account_id == payments.c.account_id)
         .where(payments.c.paid_at >= start, payments.c.paid_at <= end)
         .group_by(key)

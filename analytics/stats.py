@@ -61,7 +61,7 @@ def two_proportion_z(agent: Proportion, peers: Proportion) -> tuple[float, float
     return z, math.erfc(abs(z) / math.sqrt(2))
 
 
-def testable(agent: Proportion, peers: Proportion, *, min_sample: int = MIN_SAMPLE) -> bool:
+def enough_sample(agent: Proportion, peers: Proportion, *, min_sample: int = MIN_SAMPLE) -> bool:
     if agent.trials < min_sample or peers.trials < min_sample:
         return False
     pooled = (agent.successes + peers.successes) / (agent.trials + peers.trials)
@@ -90,7 +90,7 @@ def find_outliers(
         for name, p in rates.items():
             total = totals[name]
             peers = Proportion(total.successes - p.successes, total.trials - p.trials)
-            if testable(p, peers, min_sample=min_sample):
+            if enough_sample(p, peers, min_sample=min_sample):
                 z, p_value = two_proportion_z(p, peers)
                 tests.append((agent, name, p, peers, z, p_value))
     threshold = level / len(tests) if tests else 0.0
