@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from analytics.agents import outlier_agents
+from analytics.agents import LENDER_ZONE, outlier_agents
 from analytics.generate import (
     BASE_MIX,
     ROLL_MATRIX,
@@ -17,10 +17,10 @@ from analytics.generate import (
     write_portfolio,
     write_snapshots,
 )
+from analytics.periods import Period, local_midnight
 from analytics.portfolio import Month, roll_rates
 from analytics.promises import evaluate_promises
-from analytics.periods import Period, local_midnight
-from analytics.agents import LENDER_ZONE
+from crm.buckets import Bucket
 from crm.models import Promise
 from tests.conftest import Database
 
@@ -34,7 +34,9 @@ PLANTED = {
 }
 
 
-def generate_calls(db: Database, profiles: list[AgentProfile], calls_per_agent: int) -> dict[str, str]:
+def generate_calls(
+    db: Database, profiles: list[AgentProfile], calls_per_agent: int
+) -> dict[str, str]:
     accounts = write_portfolio(db.engine, accounts=2500, seed=5, as_of=date(2026, 1, 31))
     with db.engine.begin() as conn:
         truth = write_calls(
@@ -71,8 +73,8 @@ def test_kept_and_broken_promises_match_the_generator(db: Database) -> None:
     now = datetime(2026, 3, 20, 21, tzinfo=UTC)
     with db.engine.begin() as conn:
         changed = evaluate_promises(conn, today=TODAY, grace_days=2, now=now)
-        statuses = {c: s for c, s in conn.execute(select(Promise.call_id, Promise.status))}
-    assert {k: v.value for k, v in statuses.items()} == truth
+        rows = conn.execute(select(Promise.call_id, Promise.status)).all()
+    assert {row.call_id: row.status.value for row in rows} == truth
     assert changed == sum(1 for status in truth.values() if status != "pending")
     with db.engine.begin() as conn:  # evaluating again changes nothing
         assert evaluate_promises(conn, today=TODAY, grace_days=2, now=now) == 0
@@ -91,13 +93,7 @@ def test_roll_rates_give_back_the_generating_matrix(db: Database) -> None:
         n = sum(row.values())
         assert math.isclose(sum(answer["matrix"][source].values()), 1.0)
         for target, share in answer["matrix"][source].items():
-            p = ROLL_MATRIX[_bucket(source)].get(_bucket(target), 0.0)
+            p = ROLL_MATRIX[Bucket(source)].get(Bucket(target), 0.0)
             tolerance = 4.5 * math.sqrt(max(p * (1 - p), 0.25 / n) / n)  # 4.5 standard errors
             assert abs(share - p) <= tolerance, (source, target, share, p, n)
     assert sum(sum(row.values()) for row in answer["counts"].values()) == len(accounts)
-
-
-def _bucket(value: str):  # type: ignore[no-untyped-def]
-    from crm.buckets import Bucket
-
-    return Bucket(value)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from analytics.agents import LENDER_ZONE, agents_report, disposition_counts
@@ -28,7 +28,7 @@ def test_per_day_counts_stay_exact_through_inserts_updates_and_deletes(db: Datab
     with db.session() as session, session.begin():
         add_account(session, "A1")
         ids = []
-        for n in range(300):
+        for _n in range(300):
             started = IST_MIDNIGHT_MARCH_1 + timedelta(minutes=rng.randrange(0, 6 * 24 * 60))
             source = rng.choice(["import", "dialer"])
             receipt = rng.choice([None, {"policy": "rbi"}])
@@ -53,7 +53,9 @@ def test_per_day_counts_stay_exact_through_inserts_updates_and_deletes(db: Datab
                        ((2026, 3, 3), (2026, 3, 4))]:  # fmt: skip
         period = Period(date(*start), date(*end))
         with db.engine.connect() as conn:
-            counted = {(a, d): (n, u) for a, d, n, u in disposition_counts(conn, period, LENDER_ZONE)}
+            counted = {
+                (a, d): (n, u) for a, d, n, u in disposition_counts(conn, period, LENDER_ZONE)
+            }
         with db.session() as session:
             assert counted == _direct_counts(session, period)
 
@@ -80,7 +82,9 @@ def test_agent_report_figures(db: Database) -> None:
         for code in ("RNR", "RNR", "BUSY", "WRONG_NUMBER", "REFUSED", "ESCALATED"):
             add_call(session, "A2", started_at=day, disposition=code, agent_id="TC1")
         first = add_call(session, "A1", started_at=day, disposition="PTP", agent_id="TC1")
-        add_call(session, "A1", started_at=day - timedelta(minutes=1), disposition="RNR", agent_id="TC1")
+        add_call(
+            session, "A1", started_at=day - timedelta(minutes=1), disposition="RNR", agent_id="TC1"
+        )
         second = add_call(session, "A2", started_at=day, disposition="PTP", agent_id="TC1")
         add_call(session, "A2", started_at=day, disposition="RNR", agent_id="BOT", source="dialer")
         for call, amount, status, paid in ((first, "1000", PromiseStatus.KEPT, "1000"),
@@ -158,7 +162,9 @@ def test_a_promise_is_kept_when_payments_in_its_window_reach_it(
     assert report["total"][status.value] == 1
 
 
-def _snapshot(session: Session, account: str, as_of: str, dpd: int, principal: str = "100000") -> None:
+def _snapshot(
+    session: Session, account: str, as_of: str, dpd: int, principal: str = "100000"
+) -> None:
     session.add(Snapshot(
         account_id=account, as_of=date.fromisoformat(as_of), dpd=dpd,
         principal_outstanding=Decimal(principal), bucket=bucket_for_dpd(dpd),
@@ -185,8 +191,14 @@ def test_roll_rates_use_the_latest_snapshot_of_each_month(db: Database) -> None:
     assert answer["counts"]["SMA-1"]["SMA-2"] == 1
     assert list(answer["matrix"]) == ["STANDARD", "SMA-1"]
     assert distribution["months"] == [
-        {"month": "2026-01", "buckets": {"STANDARD": 2, "SMA-0": 0, "SMA-1": 2, "SMA-2": 0, "NPA": 0}},
-        {"month": "2026-02", "buckets": {"STANDARD": 0, "SMA-0": 1, "SMA-1": 1, "SMA-2": 1, "NPA": 0}},
+        {
+            "month": "2026-01",
+            "buckets": {"STANDARD": 2, "SMA-0": 0, "SMA-1": 2, "SMA-2": 0, "NPA": 0},
+        },
+        {
+            "month": "2026-02",
+            "buckets": {"STANDARD": 0, "SMA-0": 1, "SMA-1": 1, "SMA-2": 1, "NPA": 0},
+        },
     ]
 
 
@@ -212,7 +224,11 @@ def test_cohort_recovery_curves(db: Database) -> None:
         answer = cohorts(conn)
         only_february = cohorts(conn, start=date(2026, 2, 1), end=date(2026, 2, 28))
     january, february = answer["cohorts"]
-    assert (january["cohort"], january["accounts"], january["outstanding"]) == ("2026-01", 2, "400000.00")
+    assert (january["cohort"], january["accounts"], january["outstanding"]) == (
+        "2026-01",
+        2,
+        "400000.00",
+    )
     rates = {p["days"]: p["recovery_rate"] for p in january["points"]}
     assert (rates[30], rates[60], rates[720]) == (0.025, 0.075, 0.075)
     assert len(rates) == 24 and min(rates) == 30

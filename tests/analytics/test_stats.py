@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analytics.periods import Period, utc_span
-from analytics.stats import Proportion, find_outliers, enough_sample, two_proportion_z
+from analytics.stats import Proportion, enough_sample, find_outliers, two_proportion_z
 from duecall.errors import InvalidInput
 
 
