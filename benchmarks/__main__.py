@@ -9,7 +9,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from benchmarks import bench_compliance, bench_import, bench_simulator, bench_understanding
+from benchmarks import (
+    bench_analytics,
+    bench_compliance,
+    bench_import,
+    bench_simulator,
+    bench_understanding,
+)
 from benchmarks.common import machine
 
 BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
@@ -17,6 +23,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
     "compliance": bench_compliance.main,
     "simulator": bench_simulator.main,
     "understanding": bench_understanding.main,
+    "analytics": bench_analytics.main,
 }
 
 
