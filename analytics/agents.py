@@ -34,7 +34,6 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    literal,
     or_,
     select,
     union_all,
@@ -180,19 +179,29 @@ def disposition_counts(
     per-day counts, the partial days at the edges from the calls themselves."""
     span = utc_span(period, zone)
     days, calls = table_of(CallDay), table_of(Call)
+    # Each part sums itself: the per-day counts in key order, the edges by `ix_calls_started`.
     parts: list[Any] = [
-        select(days.c.agent_key, days.c.disposition_key, days.c.calls, days.c.unreceipted).where(
-            days.c.day >= span.first_whole_day, days.c.day < span.end_whole_day
+        select(
+            days.c.agent_key,
+            days.c.disposition_key,
+            func.sum(days.c.calls).label("calls"),
+            func.sum(days.c.unreceipted).label("unreceipted"),
         )
+        .where(days.c.day >= span.first_whole_day, days.c.day < span.end_whole_day)
+        .group_by(days.c.agent_key, days.c.disposition_key)
     ]
+    agent = func.coalesce(calls.c.agent_id, NO_KEY)
+    disposition = func.coalesce(calls.c.disposition, NO_KEY)
     for start, end in span.edges:
         parts.append(
             select(
-                func.coalesce(calls.c.agent_id, NO_KEY).label("agent_key"),
-                func.coalesce(calls.c.disposition, NO_KEY).label("disposition_key"),
-                literal(1).label("calls"),
-                _unreceipted(calls).label("unreceipted"),
-            ).where(calls.c.started_at >= start, calls.c.started_at < end)
+                agent.label("agent_key"),
+                disposition.label("disposition_key"),
+                func.count().label("calls"),
+                func.sum(_unreceipted(calls)).label("unreceipted"),
+            )
+            .where(calls.c.started_at >= start, calls.c.started_at < end)
+            .group_by(agent, disposition)
         )
     rows = union_all(*parts).subquery()
     query = (
