@@ -236,40 +236,54 @@ def promise_counts(conn: Connection, period: Period) -> list[tuple[str, str, int
 
 
 def case_counts(conn: Connection, period: Period) -> list[tuple[str, int, int, int, int]]:
-    """(agent, cases assigned, resolved in the period, resolution days summed, days known)."""
+    """(agent, cases assigned, resolved in the period, resolution days summed, days known).
+
+    Joins of grouped rows rather than correlated subqueries: only cases with nothing overdue
+    can be resolved, and only their payments and first calls are looked up.
+    """
     accounts, payments, calls = table_of(Account), table_of(Payment), table_of(Call)
-    last_payment = (
-        select(func.max(payments.c.paid_at))
-        .where(payments.c.account_id == accounts.c.account_id)
-        .scalar_subquery()
-    )
-    per_case = (
-        select(
-            accounts.c.account_id,
-            accounts.c.assigned_agent_id.label("agent_id"),
-            # Only cases with nothing overdue can be resolved: look their payments up alone.
-            case((accounts.c.overdue_amount == 0, last_payment), else_=None).label("paid"),
-        )
+    assigned = (
+        select(accounts.c.assigned_agent_id, func.count())
         .where(accounts.c.assigned_agent_id.is_not(None))
+        .group_by(accounts.c.assigned_agent_id)
+    )
+    settled = (
+        select(accounts.c.account_id, accounts.c.assigned_agent_id.label("agent_id"))
+        .where(accounts.c.assigned_agent_id.is_not(None), accounts.c.overdue_amount == 0)
+        .subquery()
+    )
+    last_payment = (
+        select(payments.c.account_id, func.max(payments.c.paid_at).label("paid"))
+        .join(settled, settled.c.account_id == payments.c.account_id)
+        .group_by(payments.c.account_id)
+        .subquery()
+    )
+    resolved = (
+        select(settled.c.account_id, settled.c.agent_id, last_payment.c.paid)
+        .join(last_payment, last_payment.c.account_id == settled.c.account_id)
+        .where(last_payment.c.paid.between(period.start, period.end))
         .subquery()
     )
     first_call = (
-        select(func.min(calls.c.started_at))
-        .where(calls.c.account_id == per_case.c.account_id, calls.c.agent_id == per_case.c.agent_id)
-        .scalar_subquery()
+        select(calls.c.account_id, func.min(calls.c.started_at).label("first_call"))
+        .join(
+            resolved,
+            and_(
+                resolved.c.account_id == calls.c.account_id,
+                resolved.c.agent_id == calls.c.agent_id,
+            ),
+        )
+        .group_by(calls.c.account_id)
+        .subquery()
     )
-    resolved = per_case.c.paid.between(period.start, period.end)
-    days = case((resolved, days_between(conn, per_case.c.paid, first_call)), else_=None)
-    query = select(
-        per_case.c.agent_id,
-        func.count(),
-        func.sum(case((resolved, 1), else_=0)),
-        func.sum(days),
-        func.count(days),
-    ).group_by(per_case.c.agent_id)
-    return [
-        (a, int(n), int(r or 0), int(d or 0), int(k or 0)) for a, n, r, d, k in conn.execute(query)
-    ]
+    days = days_between(conn, resolved.c.paid, first_call.c.first_call)
+    outcomes = (
+        select(resolved.c.agent_id, func.count(), func.sum(days), func.count(days))
+        .outerjoin(first_call, first_call.c.account_id == resolved.c.account_id)
+        .group_by(resolved.c.agent_id)
+    )
+    found = {a: (int(n), int(d or 0), int(k)) for a, n, d, k in conn.execute(outcomes)}
+    return [(agent, int(n), *found.get(agent, (0, 0, 0))) for agent, n in conn.execute(assigned)]
 
 
 def qa_scores(conn: Connection, period: Period) -> dict[str, float]:

@@ -62,8 +62,9 @@ def load(url: str, calls: int, accounts: int, months: int) -> None:
             end=local_midnight(TODAY, LENDER_ZONE), seed=1, today=TODAY,
         )  # fmt: skip
         write_snapshots(conn, account_ids=ids, last_month_end=LAST_MONTH_END, months=months, seed=2)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")  # fresh statistics, as autovacuum would gather them
+    # Statistics and the visibility map, as autovacuum would leave them after a bulk load.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE")
     engine.dispose()
 
 
