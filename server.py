@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 import agent.webhooks
+import analytics.routes
 import compliance.routes
 import crm.routes
 import dialer.routes
@@ -110,6 +111,7 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     app.include_router(crm.routes.router)
+    app.include_router(analytics.routes.router)
     app.include_router(compliance.routes.router)
     app.include_router(dialer.routes.router)
     app.include_router(dialer.webhooks.router)

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 
 from benchmarks import (
+    bench_analytics,
     bench_compliance,
     bench_dialer,
     bench_import,
@@ -24,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
     "dialer": bench_dialer.main,
     "simulator": bench_simulator.main,
     "understanding": bench_understanding.main,
+    "analytics": bench_analytics.main,
 }
 
 

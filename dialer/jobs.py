@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from analytics.promises import evaluate_promises
 from compliance.facts import WEEKDAYS
 from crm.service import refresh_buckets
 from dialer.calls import Placement, place, recover
@@ -124,13 +125,15 @@ def once(context: AppContext, job: str, period: str) -> bool:
 
 
 def nightly(context: AppContext) -> bool:
-    """Age the book and rebucket it, then rebuild the queues; once per local night."""
+    """Age and rebucket the book, settle promises, rebuild the queues; once per local night."""
     zone = ZoneInfo(context.settings.default_timezone)
     today = context.clock.now().astimezone(zone).date()
     if not once(context, "nightly", today.isoformat()):
         return False
     with transaction(context.sessions) as session:
         aged = refresh_buckets(session.connection(), today=today)
+        policy, now = context.policy, context.clock.now()
+        evaluate_promises(session, today=today, grace_days=policy.promise_grace_days, now=now)
     sizes = refresh_queues(context)
     log.info("nightly: %d accounts aged; queues %s", aged, sizes)
     return True

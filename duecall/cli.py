@@ -8,6 +8,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+import analytics.cli
 import compliance.cli
 import dialer.cli
 from crm.cli import import_command, seed_command
@@ -33,6 +34,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(compliance.cli.app, name="compliance")
 app.add_typer(dialer.cli.campaigns_app, name="campaigns")
 app.command("dial")(dialer.cli.dial_command)
+app.add_typer(analytics.cli.app, name="report")
 app.command("import")(import_command)
 app.command("seed")(seed_command)
 

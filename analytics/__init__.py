@@ -1,0 +1,1 @@
+"""Agent quality, promise tracking and portfolio analytics, aggregated in the database."""

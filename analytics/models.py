@@ -1,0 +1,50 @@
+"""Pre-aggregated counts that keep the agent report fast, maintained exactly by triggers.
+
+The triggers (migration 0004, `analytics.triggers`) update these tables in the same transaction
+as every insert, update and delete of `calls` and `promises`, so they never drift from the rows
+they count. Reports read them for whole UTC days and the raw rows for the partial days at the
+edges of a period (see `analytics.agents`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from duecall.db import Base
+
+NO_KEY = ""  # stands for a call without an agent or disposition, or a promise without a call
+
+
+class CallDay(Base):
+    """Calls per UTC day, agent and disposition."""
+
+    __tablename__ = "analytics_call_days"
+
+    # Key in this order so that summing a period per agent and disposition reads the key in
+    # order, without sorting (on SQLite the table is the key: WITHOUT ROWID).
+    agent_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    disposition_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # UTC date of started_at
+    calls: Mapped[int] = mapped_column(BigInteger)
+    # Calls the dialer or the API placed without a compliance receipt (see analytics.agents).
+    unreceipted: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class PromiseDay(Base):
+    """Promises per day made (local date), agent of the call and status; amounts in paise."""
+
+    __tablename__ = "analytics_promise_days"
+
+    agent_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    promised_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    promises: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    paid_amount: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
