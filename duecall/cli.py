@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="The CRM store.", no_args_is_help=True)
-users_app = typer.Typer(help="Users and their bearer tokens.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, bearer tokens, screen passwords.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(compliance.cli.app, name="compliance")
@@ -92,6 +92,24 @@ def users_add(
     finally:
         context.close()
     typer.echo(token)
+
+
+@users_app.command("password")
+def users_password(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Set the password the user logs in to the screens with."""
+    from web.users import set_password
+
+    context = AppContext.from_settings(load_settings())
+    try:
+        require_migrated(context.engine)
+        with transaction(context.sessions) as session:
+            set_password(session, name=name, password=password, now=context.clock.now())
+    finally:
+        context.close()
+    typer.echo(f"password set for {name}")
 
 
 def main() -> None:
