@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from duecall.settings import Settings
-from web import auth
+from web import auth, caller, qa, team
 from web.session import (
     CsrfFailed,
     LoginRequired,
@@ -42,7 +42,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SessionMiddleware, **middleware_options(secret, https=https))
     app.state.login_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(auth.router)
+    for router in (auth.router, caller.router, qa.router, team.router):
+        app.include_router(router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

@@ -25,7 +25,8 @@ from sqlalchemy import select
 
 from crm.models import Role, User
 from duecall.auth import Principal
-from duecall.deps import SessionDep
+from duecall.db import reading
+from duecall.deps import ContextDep
 from web.models import ScreenCredential
 
 SESSION_COOKIE = "duecall_session"
@@ -92,23 +93,27 @@ def _next_path(request: Request) -> str:
     return f"{path}?{request.url.query}" if request.url.query else path
 
 
-def current_screen_user(request: Request, session: SessionDep) -> Principal:
-    """The logged-in user, or LoginRequired."""
+def current_screen_user(request: Request, context: ContextDep) -> Principal:
+    """The logged-in user, or LoginRequired.
+
+    Read on a connection of its own (no write lock on SQLite), so the page's own transactions
+    are not held up by the check.
+    """
     user_id = request.session.get("uid")
     if not isinstance(user_id, int):
         raise LoginRequired(_next_path(request))
-    row = session.execute(
-        select(User, ScreenCredential.password_hash)
-        .join(ScreenCredential, ScreenCredential.user_id == User.id)
-        .where(User.id == user_id, User.disabled_at.is_(None))
-    ).first()
+    with reading(context.engine) as conn:
+        row = conn.execute(
+            select(User.name, User.role, User.agent_id, ScreenCredential.password_hash)
+            .join(ScreenCredential, ScreenCredential.user_id == User.id)
+            .where(User.id == user_id, User.disabled_at.is_(None))
+        ).first()
     if row is None or not hmac.compare_digest(
         password_fingerprint(row.password_hash), str(request.session.get("pw", ""))
     ):
         close_session(request)
         raise LoginRequired(_next_path(request))
-    user: User = row.User
-    return Principal(name=user.name, role=user.role, agent_id=user.agent_id)
+    return Principal(name=row.name, role=Role(row.role), agent_id=row.agent_id)
 
 
 class ScreenRoleCheck:

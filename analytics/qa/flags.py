@@ -86,9 +86,7 @@ COLLECTOR_THREATS = (
 ABUSE = Phrases((*lexicon.ABUSE, *COLLECTOR_THREATS))
 RIGHT_PARTY = Phrases(lexicon.IDENTITY_CONFIRMED)
 AFFIRM = Phrases(lexicon.AFFIRM)
-NOT_THE_BORROWER = Phrases(
-    (*lexicon.NOT_THE_PERSON, *lexicon.THIRD_PARTY, *lexicon.WRONG_NUMBER)
-)
+NOT_THE_BORROWER = Phrases((*lexicon.NOT_THE_PERSON, *lexicon.THIRD_PARTY, *lexicon.WRONG_NUMBER))
 
 
 def _matches(phrases: Phrases, text: str) -> str | None:

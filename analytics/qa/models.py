@@ -91,5 +91,7 @@ class RecordingAccess(Base):
     call_id: Mapped[str | None] = mapped_column(String(64))
     user_name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16))
-    outcome: Mapped[str] = mapped_column(String(32))  # served | refused | not_found | provider_error
+    outcome: Mapped[str] = mapped_column(
+        String(32)
+    )  # served | refused | not_found | provider_error
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -124,7 +124,10 @@ def draw_sample(
         elif call.call_id in flagged:
             reasons[call.call_id] = Reason.FLAGGED
     return sorted(
-        (Draw(c.call_id, c.agent_id, c.disposition, reasons[c.call_id]) for c in calls
-         if c.call_id in reasons),
+        (
+            Draw(c.call_id, c.agent_id, c.disposition, reasons[c.call_id])
+            for c in calls
+            if c.call_id in reasons
+        ),
         key=lambda d: (d.agent_id, d.call_id),
-    )  # fmt: skip
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -72,3 +73,124 @@ def logged_in(db: Database, screen_settings: Settings, clock: FixedClock) -> Ite
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+# --- a small portfolio for the screens ---------------------------------------------------
+
+AGENT = "tc1"
+OTHER_AGENT = "tc2"
+AGENT_PHONE = "+919800000001"
+QA_CALL = "C-QA-1"
+QA_TRANSCRIPT = (
+    (
+        "agent",
+        "Hello, this is Meera calling from Demo Bank. This call is recorded. Am I speaking with Priya Sharma?",
+    ),
+    ("borrower", "Yes, speaking."),
+    ("agent", "Your EMI of rupees 5000 is overdue. When can you pay?"),
+    ("borrower", "I will pay on Friday."),
+    ("agent", "Thank you. Pay or the police will come to your house."),
+)
+
+
+def seed_screens(db: Database, recording_url: str = "http://127.0.0.1:9/recording.wav") -> None:
+    """Two tele-callers with accounts, a QA reviewer, a supervisor and a recorded call."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from crm.models import Agent, Hold, Recording, TranscriptTurn
+    from tests.factories import add_account, add_call
+
+    add_user(db, AGENT, Role.AGENT, AGENT)
+    add_user(db, OTHER_AGENT, Role.AGENT, OTHER_AGENT)
+    add_user(db, "qa1", Role.QA)
+    add_user(db, "sup1", Role.SUPERVISOR)
+    with db.session() as session, session.begin():
+        session.execute(update(Agent).where(Agent.agent_id == AGENT).values(phone=AGENT_PHONE))
+        add_account(
+            session,
+            "A1",
+            dpd=45,
+            assigned_agent_id=AGENT,
+            borrower_name="Priya Sharma",
+            phones=("+919812345601",),
+            overdue_amount=Decimal("5000.00"),
+        )
+        add_account(
+            session,
+            "A2",
+            dpd=12,
+            assigned_agent_id=AGENT,
+            borrower_name="Rahul Verma",
+            phones=("+919812345602",),
+            language="hi",
+        )
+        add_account(
+            session,
+            "A3",
+            dpd=70,
+            assigned_agent_id=AGENT,
+            borrower_name="Anita Rao",
+            phones=("+919812345603",),
+        )
+        session.add(Hold(account_id="A3", kind="dispute", until=None, created_at=NOW))
+        add_account(
+            session,
+            "B1",
+            dpd=30,
+            assigned_agent_id=OTHER_AGENT,
+            borrower_name="Vikram Singh",
+            phones=("+919812345604",),
+        )
+        add_call(
+            session,
+            "A2",
+            call_id=QA_CALL,
+            agent_id=AGENT,
+            disposition="PTP",
+            started_at=NOW - timedelta(days=1),
+            status="completed",
+            duration_s=95,
+            phone="+919812345602",
+            mode="agent",
+            source="api",
+        )
+        for seq, (speaker, text) in enumerate(QA_TRANSCRIPT):
+            session.add(
+                TranscriptTurn(
+                    call_id=QA_CALL, seq=seq, speaker=speaker, text=text, at=NOW - timedelta(days=1)
+                )
+            )
+        session.add(
+            Recording(
+                call_id=QA_CALL,
+                provider_recording_sid="RE" + "1" * 32,
+                url=recording_url,
+                duration_s=95,
+                created_at=NOW - timedelta(days=1),
+            )
+        )
+
+
+def sample_recorded_calls(db: Database) -> None:
+    """The QA job for yesterday: flag the calls' transcripts, then draw the sample."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from analytics.qa.sampling import SamplingPlan
+    from analytics.qa.service import flag_calls, run_sampling
+    from compliance.policy import load_policy
+
+    yesterday = (NOW - timedelta(days=1)).astimezone(ZoneInfo("Asia/Kolkata")).date()
+    with db.session() as session, session.begin():
+        flag_calls(session, [QA_CALL], policy=load_policy("rbi"), zone="Asia/Kolkata", now=NOW)
+        run_sampling(
+            session,
+            start=yesterday,
+            end=yesterday,
+            plan=SamplingPlan(rate=0.1, minimum=1, seed=7),
+            outliers=(),
+            zone=ZoneInfo("Asia/Kolkata"),
+            now=NOW,
+        )
