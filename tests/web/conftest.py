@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
