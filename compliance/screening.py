@@ -72,7 +72,9 @@ def iter_screen(
     extras = _Extras.load(conn, accounts, at=at, policy=policy)
     memo: dict[tuple[tuple[str, ...], bool], Decision] = {}
     acc, phone = table_of(Account), table_of(Phone)
-    rows = conn.execution_options(yield_per=_ROWS_PER_FETCH).execute(
+    # Per statement: Connection.execution_options() would make every later statement on the
+    # caller's connection a server-side cursor too (PostgreSQL refuses an UPDATE in one).
+    rows = conn.execute(
         select(
             acc.c.account_id,
             acc.c.dpd,
@@ -83,7 +85,8 @@ def iter_screen(
         )
         .select_from(acc.outerjoin(phone, phone.c.account_id == acc.c.account_id))
         .where(_of(acc, accounts))
-        .order_by(acc.c.account_id)
+        .order_by(acc.c.account_id),
+        execution_options={"yield_per": _ROWS_PER_FETCH},
     )
     for account_id, group in groupby(rows, key=itemgetter(0)):
         found = list(group)

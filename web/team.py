@@ -70,12 +70,12 @@ def team(session: Session, *, now: datetime, zone: ZoneInfo) -> list[AgentRow]:
     midnight = datetime.combine(now.astimezone(zone).date(), time(0), zone)
     mix: dict[str, dict[str, int]] = defaultdict(dict)
     for agent_id, disposition, n in session.execute(
-        select(Call.agent_id, func.coalesce(Call.disposition, "—"), func.count())
+        select(Call.agent_id, Call.disposition, func.count())
         .where(Call.agent_id.in_(rows), Call.started_at >= midnight)
-        .group_by(Call.agent_id, func.coalesce(Call.disposition, "—"))
+        .group_by(Call.agent_id, Call.disposition)
     ):
         if agent_id is not None:
-            mix[agent_id][disposition] = n
+            mix[agent_id][disposition or "—"] = n
     scores = average_scores(session, since=now - timedelta(days=QA_SCORE_DAYS))
     for agent_id, row in rows.items():
         row.dispositions = dict(sorted(mix.get(agent_id, {}).items()))
