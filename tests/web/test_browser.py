@@ -79,8 +79,6 @@ class _RecordingHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def live(db: Database, clock: FixedClock, tmp_path: Path) -> Iterator[tuple[str, RecordingHost]]:
-    if db.backend != "sqlite":
-        pytest.skip("one backend is enough for the browser walk; the routes are tested on both")
     port = free_port()
     settings = Settings(
         DUECALL_DATABASE_URL=db.url,
