@@ -18,6 +18,7 @@ import compliance.routes
 import crm.routes
 import dialer.routes
 import dialer.webhooks
+import web.app
 from dialer.jobs import Scheduler
 from dialer.providers import SIMULATOR_PATH, credentials, embedded_simulator, telephony_for
 from dialer.simulator.app import create_simulator_app
@@ -116,6 +117,7 @@ def create_app(
     app.include_router(dialer.routes.router)
     app.include_router(dialer.webhooks.router)
     app.include_router(agent.webhooks.router)
+    web.app.install(app, context.settings)
     return app
 
 

@@ -72,7 +72,8 @@ def iter_screen(
     extras = _Extras.load(conn, accounts, at=at, policy=policy)
     memo: dict[tuple[tuple[str, ...], bool], Decision] = {}
     acc, phone = table_of(Account), table_of(Phone)
-    # Per statement: Connection.execution_options() would change the caller's connection.
+    # Per statement: Connection.execution_options() would make every later statement on the
+    # caller's connection a server-side cursor too (PostgreSQL refuses an UPDATE in one).
     rows = conn.execute(
         select(
             acc.c.account_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,11 +21,13 @@ from duecall.db import transaction
 from duecall.errors import Forbidden, InvalidInput, NotFound
 
 
-@dataclass(frozen=True, slots=True)
 class Blocked(Exception):
     """The call may not be placed now; the reasons are what the compliance engine said."""
 
-    decision: Decision
+    # Not a frozen dataclass: raising through a `with` block sets __traceback__ on it.
+    def __init__(self, decision: Decision) -> None:
+        super().__init__("; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons))
+        self.decision = decision
 
 
 def start_call(

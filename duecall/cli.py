@@ -28,9 +28,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="The CRM store.", no_args_is_help=True)
-users_app = typer.Typer(help="Users and their bearer tokens.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, bearer tokens, screen passwords.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+qa_app = typer.Typer(help="QA: automatic flags and review samples.", no_args_is_help=True)
+app.add_typer(qa_app, name="qa")
 app.add_typer(compliance.cli.app, name="compliance")
 app.add_typer(dialer.cli.campaigns_app, name="campaigns")
 app.command("dial")(dialer.cli.dial_command)
@@ -97,6 +99,57 @@ def users_add(
     finally:
         context.close()
     typer.echo(token)
+
+
+@users_app.command("password")
+def users_password(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Set the password the user logs in to the screens with."""
+    from web.users import set_password
+
+    context = AppContext.from_settings(load_settings())
+    try:
+        require_migrated(context.engine)
+        with transaction(context.sessions) as session:
+            set_password(session, name=name, password=password, now=context.clock.now())
+    finally:
+        context.close()
+    typer.echo(f"password set for {name}")
+
+
+@qa_app.command("sample")
+def qa_sample(
+    start: Annotated[str, typer.Option("--from", help="First local day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last local day, YYYY-MM-DD.")],
+    rate: Annotated[float, typer.Option(help="Share of each agent's recorded calls.")] = 0.05,
+    minimum: Annotated[int, typer.Option(help="At least this many per agent.")] = 3,
+    outlier_factor: Annotated[float, typer.Option(help="Outliers: this many times more.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same sample.")] = 0,
+    outlier: Annotated[list[str] | None, typer.Option(help="An outlier agent id.")] = None,
+) -> None:
+    """Flag the period's calls and draw the QA sample of its recorded calls."""
+    from datetime import date
+
+    from analytics.qa.jobs import sample_period
+    from analytics.qa.sampling import SamplingPlan
+    from duecall.errors import InvalidInput
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as exc:
+        raise InvalidInput("--from/--to", f"not a date YYYY-MM-DD ({exc})") from None
+    plan = SamplingPlan(rate=rate, minimum=minimum, outlier_factor=outlier_factor, seed=seed)
+    context = AppContext.from_settings(load_settings())
+    try:
+        require_migrated(context.engine)
+        sample, draws = sample_period(
+            context, start=first, end=last, plan=plan, outliers=frozenset(outlier or ())
+        )
+    finally:
+        context.close()
+    typer.echo(f"sample {sample.id}: {len(draws)} calls to review")
 
 
 def main() -> None:

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         validation_alias="DUECALL_CLOCK_RATE",
         description="With DUECALL_CLOCK: how many times faster than real time the clock runs.",
     )
+    session_secret: SecretStr | None = Field(
+        None,
+        validation_alias="DUECALL_SESSION_SECRET",
+        description="Signs the screens' login cookies; unset: a new one per process (dev only).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -124,11 +129,18 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
-    @field_validator("admin_token", "twilio_auth_token", "openai_api_key")
+    @field_validator("admin_token", "twilio_auth_token", "openai_api_key", "session_secret")
     @classmethod
     def _not_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("is a placeholder value; set a real secret")
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _session_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
         return value
 
     @field_validator("admin_token")

@@ -8,9 +8,11 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.types import TypeDecorator
 
-import analytics.models  # noqa: F401
+import analytics.models
+import analytics.qa.models  # noqa: F401
 import crm.models  # noqa: F401  (registers the CRM tables on Base.metadata)
 import dialer.models  # noqa: F401
+import web.models  # noqa: F401
 from duecall.db import Base, make_engine
 
 config = context.config

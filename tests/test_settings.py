@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from duecall.errors import ConfigurationError
 from duecall.logs import mask_name, mask_phone
@@ -70,3 +71,11 @@ def test_phone_masking(number: str, masked: str) -> None:
 
 def test_name_masking() -> None:
     assert mask_name("Priya Sharma") == "P. S."
+
+
+def test_the_session_secret_must_be_long_and_not_a_placeholder() -> None:
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        Settings(DUECALL_SESSION_SECRET="short")
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(DUECALL_SESSION_SECRET="changeme")
+    assert Settings(DUECALL_SESSION_SECRET="x" * 32).session_secret is not None

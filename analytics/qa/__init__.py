@@ -1,0 +1,1 @@
+"""QA sampling, automatic flags on transcripts, scorecards and reviews."""
