@@ -286,9 +286,22 @@ def case_counts(conn: Connection, period: Period) -> list[tuple[str, int, int, i
     return [(agent, int(n), *found.get(agent, (0, 0, 0))) for agent, n in conn.execute(assigned)]
 
 
-def qa_scores(conn: Connection, period: Period) -> dict[str, float]:
-    """Average QA score per agent for calls in the period; empty until QA stores reviews."""
-    return {}
+def qa_scores(conn: Connection, period: Period, zone: ZoneInfo = LENDER_ZONE) -> dict[str, float]:
+    """Average QA review score (0-100) per agent, over reviewed calls of the period."""
+    from analytics.qa.models import QaReview  # QA builds on analytics, not the reverse
+
+    span = utc_span(period, zone)
+    rows = conn.execute(
+        select(QaReview.agent_id, func.avg(QaReview.score))
+        .join(Call, Call.call_id == QaReview.call_id)
+        .where(
+            Call.started_at >= span.start,
+            Call.started_at < span.end,
+            QaReview.agent_id.is_not(None),
+        )
+        .group_by(QaReview.agent_id)
+    )
+    return {agent: round(float(score), 1) for agent, score in rows}
 
 
 def agent_rows(

@@ -17,6 +17,7 @@ from crm.models import Role
 from duecall.auth import Principal
 from duecall.db import reading
 from duecall.deps import ClockDep, ContextDep, RoleCheck
+from web.session import PageOrToken
 
 router = APIRouter(tags=["analytics"])
 
@@ -24,8 +25,12 @@ router = APIRouter(tags=["analytics"])
 AgentFigures = Annotated[
     Principal, Depends(RoleCheck(Role.ADMIN, Role.SUPERVISOR, Role.QA, Role.AGENT))
 ]
-# Until the browser session layer lands (web/session.py) the page takes the bearer token too.
 Portfolio = Annotated[Principal, Depends(RoleCheck(Role.ADMIN, Role.SUPERVISOR, Role.QA))]
+# The dashboard and its CSV links: opened in the browser (screen login) or fetched with a token.
+PortfolioPage = Annotated[Principal, Depends(PageOrToken(Role.ADMIN, Role.SUPERVISOR, Role.QA))]
+AgentFiguresPage = Annotated[
+    Principal, Depends(PageOrToken(Role.ADMIN, Role.SUPERVISOR, Role.QA, Role.AGENT))
+]
 FromQuery = Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD).")]
 ToQuery = Annotated[date | None, Query(alias="to", description="Last day (YYYY-MM-DD).")]
 MonthQuery = Annotated[str | None, Query(description="Roll rates from this month (YYYY-MM).")]
@@ -123,7 +128,7 @@ def channels(
 
 @router.get("/api/analytics/{table}.csv", response_class=Response)
 def table_csv(
-    table: str, context: ContextDep, clock: ClockDep, principal: AgentFigures,
+    table: str, context: ContextDep, clock: ClockDep, principal: AgentFiguresPage,
     start: FromQuery = None, end: ToQuery = None, from_month: MonthQuery = None,
 ) -> Response:  # fmt: skip
     """Any table as CSV: agents, agencies, ptp, roll-rates, cohorts, buckets, products, channels."""
@@ -141,7 +146,7 @@ def table_csv(
 
 @router.get("/analytics", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(
-    context: ContextDep, clock: ClockDep, principal: Portfolio, start: FromQuery = None,
+    context: ContextDep, clock: ClockDep, principal: PortfolioPage, start: FromQuery = None,
     end: ToQuery = None, from_month: MonthQuery = None,
 ) -> HTMLResponse:  # fmt: skip
     """The managers' page: agent mix with outliers, roll-rate heat map, cohort curves, tables."""

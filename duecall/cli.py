@@ -127,7 +127,9 @@ def qa_sample(
     minimum: Annotated[int, typer.Option(help="At least this many per agent.")] = 3,
     outlier_factor: Annotated[float, typer.Option(help="Outliers: this many times more.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Same seed, same sample.")] = 0,
-    outlier: Annotated[list[str] | None, typer.Option(help="An outlier agent id.")] = None,
+    outlier: Annotated[
+        list[str] | None, typer.Option(help="An outlier agent id (default: those analytics flags).")
+    ] = None,
 ) -> None:
     """Flag the period's calls and draw the QA sample of its recorded calls."""
     from datetime import date
@@ -145,7 +147,11 @@ def qa_sample(
     try:
         require_migrated(context.engine)
         sample, draws = sample_period(
-            context, start=first, end=last, plan=plan, outliers=frozenset(outlier or ())
+            context,
+            start=first,
+            end=last,
+            plan=plan,
+            outliers=frozenset(outlier) if outlier else None,
         )
     finally:
         context.close()

@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import tempfile
+import time as std_time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import func, select
 
 from crm.buckets import Bucket
 from crm.cli import run_import
+from crm.models import Account, Borrower, Call, Phone, Promise
 from crm.seed import write_accounts_csv
 from crm.service import portfolio_by_bucket
+from dialer.calls import TERMINAL
+from dialer.campaigns import ensure_default_campaigns
+from dialer.jobs import dial_pass, refresh_queues
+from dialer.providers import SIMULATOR_PATH, TWILIO_API
+from duecall.clock import StartedClock
 from duecall.context import AppContext
-from duecall.db import upgrade
+from duecall.db import reading, transaction, upgrade
+from duecall.live import free_socket, serving
 from duecall.logs import mask_phone
+from server import create_app
 
 DEMO_ACCOUNTS = 2000
 DEMO_SEED = 7
+DEMO_RATE = 60.0  # one simulated minute per real second
+DEMO_MINUTES = 60  # simulated calling time
 
 
 def run_demo(context: AppContext, console: Console, *, accounts: int = DEMO_ACCOUNTS) -> None:
@@ -58,8 +73,103 @@ def run_demo(context: AppContext, console: Console, *, accounts: int = DEMO_ACCO
     console.print(table)
     npa = next(r for r in summary if r.bucket is Bucket.NPA)
     console.print(f"NPA share of accounts: {npa.accounts / max(1, result.accepted):.1%}")
+    calling_day(context, console)
     console.print(f"phone numbers in logs are masked, e.g. {mask_phone('+919812345678')}")
     console.print(
         "next: `duecall serve`, then open http://127.0.0.1:8000/docs "
         "(create a token with `duecall users add NAME --role supervisor`)"
     )
+
+
+def calling_day(context: AppContext, console: Console) -> None:
+    """Simulated calling hours through the real server and the embedded simulator.
+
+    The server runs on a free local port with the bot campaigns of the default strategy; its
+    clock starts at 10:00 today in the lender's zone and runs DEMO_RATE times as fast, and the
+    simulator's borrowers (personas drawn per bucket) answer the conversation agent.
+    """
+    zone = ZoneInfo(context.settings.default_timezone)
+    today = context.clock.now().astimezone(zone).date()
+    start = datetime.combine(today, time(10, 0), zone)
+    sock = free_socket()
+    settings = context.settings.model_copy(
+        update={
+            "public_base_url": f"http://127.0.0.1:{sock.getsockname()[1]}",
+            "scheduler": "off",  # the demo runs the dialer passes itself, below
+            "clock_rate": DEMO_RATE,
+            "twilio_api_base_url": TWILIO_API,
+            "telephony": "simulator",
+        }
+    )
+    app = create_app(settings, StartedClock(start, DEMO_RATE))
+    day = app.state.context
+    with serving(app, sock):
+        with transaction(day.sessions) as session:
+            ensure_default_campaigns(session, now=start)
+        _register_borrowers(day, settings.public_base_url)
+        refresh_queues(day)
+        placed = 0
+        with Progress(console=console, transient=not console.is_terminal) as progress:
+            task = progress.add_task("calling (simulated minutes)", total=DEMO_MINUTES)
+            deadline = start + timedelta(minutes=DEMO_MINUTES)
+            while day.clock.now() < deadline:
+                placed += dial_pass(day, app.state.telephony).placed
+                elapsed = (day.clock.now() - start).total_seconds() / 60
+                progress.update(task, completed=min(elapsed, DEMO_MINUTES))
+                std_time.sleep(0.5)
+            _wait_for_calls(day)
+        with reading(day.engine) as conn:
+            mix = conn.execute(
+                select(Call.disposition, func.count())
+                .where(Call.source == "dialer")
+                .group_by(Call.disposition)
+                .order_by(func.count().desc())
+            ).all()
+            promised = conn.execute(
+                select(func.count(), func.coalesce(func.sum(Promise.amount), 0)).where(
+                    Promise.created_at >= start
+                )
+            ).one()
+    table = Table(
+        title=f"Calling day {today}: {DEMO_MINUTES} simulated minutes, {placed} calls placed"
+    )
+    table.add_column("disposition")
+    table.add_column("calls", justify="right")
+    for code, count in mix:
+        table.add_row(code or "(in progress)", f"{count:,}")
+    console.print(table)
+    console.print(f"promises to pay: {promised[0]:,} for ₹{promised[1]:,.2f}")
+
+
+def _register_borrowers(context: AppContext, base_url: str) -> None:
+    """Tell the simulator who answers each number: the borrower's name, language and loan."""
+    with reading(context.engine) as conn:
+        rows = conn.execute(
+            select(
+                Phone.number, Borrower.name, Account.language, Account.account_id, Account.bucket
+            )
+            .join(Account, Account.account_id == Phone.account_id)
+            .join(Borrower, Borrower.borrower_id == Account.borrower_id)
+        ).all()
+    directory = [
+        {
+            "number": number, "name": name, "language": language,
+            "loan_last4": "".join(c for c in account_id if c.isdigit())[-4:], "bucket": str(bucket),
+        }
+        for number, name, language, account_id, bucket in rows
+    ]  # fmt: skip
+    with httpx.Client(base_url=f"{base_url}{SIMULATOR_PATH}", timeout=60) as control:
+        control.post("/_sim/directory", json=directory).raise_for_status()
+
+
+def _wait_for_calls(context: AppContext, seconds: float = 30.0) -> None:
+    """Let the calls in progress finish (real seconds at most)."""
+    give_up = std_time.monotonic() + seconds
+    while std_time.monotonic() < give_up:
+        with reading(context.engine) as conn:
+            live = conn.scalar(
+                select(func.count()).select_from(Call).where(Call.status.not_in(TERMINAL))
+            )
+        if not live:
+            return
+        std_time.sleep(0.5)

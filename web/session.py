@@ -21,12 +21,13 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
 from crm.models import Role, User
 from duecall.auth import Principal
 from duecall.db import reading
-from duecall.deps import ContextDep
+from duecall.deps import ContextDep, RoleCheck, SessionDep, SettingsDep, get_principal
 from web.models import ScreenCredential
 
 SESSION_COOKIE = "duecall_session"
@@ -191,3 +192,26 @@ class LoginThrottle:
 
     def succeeded(self, key: tuple[str, str]) -> None:
         self.failures.pop(key, None)
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+class PageOrToken:
+    """A page people open logged in and scripts fetch with a bearer token; the same roles."""
+
+    def __init__(self, *roles: Role) -> None:
+        self._token = RoleCheck(*roles)
+        self._screen = ScreenRoleCheck(*roles)
+
+    def __call__(
+        self,
+        request: Request,
+        context: ContextDep,
+        session: SessionDep,
+        settings: SettingsDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is not None:
+            return self._token(get_principal(session, settings, credentials))
+        return self._screen(current_screen_user(request, context))

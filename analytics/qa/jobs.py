@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from analytics.agents import outlier_agents
 from analytics.qa.models import QaSample
 from analytics.qa.sampling import Draw, SamplingPlan
 from analytics.qa.service import flag_calls, period_bounds, run_sampling
 from crm.models import Call
 from duecall.context import AppContext
-from duecall.db import transaction
+from duecall.db import reading, transaction
 
 FLAG_BATCH = 1000  # calls whose transcripts are read at once
 
@@ -24,10 +25,16 @@ def sample_period(
     start: date,
     end: date,
     plan: SamplingPlan,
-    outliers: Collection[str] = (),
+    outliers: Collection[str] | None = None,
 ) -> tuple[QaSample, list[Draw]]:
-    """Flag the period's calls and draw its sample; `outliers` come from analytics' agent report."""
+    """Flag the period's calls and draw its sample.
+
+    `outliers` default to the agents analytics flags for the same period (`outlier_agents`).
+    """
     zone = ZoneInfo(context.settings.default_timezone)
+    if outliers is None:
+        with reading(context.engine) as conn:
+            outliers = frozenset(outlier_agents(conn, start=start, end=end, zone=zone))
     start_at, end_at = period_bounds(start, end, zone)
     now = context.clock.now()
     with transaction(context.sessions) as session:

@@ -26,10 +26,10 @@ from dialer.simulator.engine import Simulator
 from dialer.telephony import FakeTelephony, Telephony
 from duecall.clock import FixedClock
 from duecall.context import AppContext
+from duecall.live import free_socket, serving
 from duecall.settings import Settings
 from server import create_app
 from tests.conftest import NOW, Database
-from tests.dialer.servers import free_socket, serving
 from tests.factories import add_account
 
 ACCOUNT_SID = "AC" + "7" * 32

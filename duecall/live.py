@@ -1,4 +1,4 @@
-"""The real duecall server on a free local port (uvicorn in a thread), for tests over HTTP."""
+"""The duecall server on a free local port (uvicorn in a thread): the demo and tests over HTTP."""
 
 from __future__ import annotations
 
