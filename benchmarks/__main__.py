@@ -16,6 +16,7 @@ from benchmarks import (
     bench_import,
     bench_simulator,
     bench_understanding,
+    bench_voice,
 )
 from benchmarks.common import machine
 
@@ -26,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
     "simulator": bench_simulator.main,
     "understanding": bench_understanding.main,
     "analytics": bench_analytics.main,
+    "voice": bench_voice.main,
 }
 
 

@@ -46,11 +46,12 @@ err = Console(stderr=True, soft_wrap=True)
 @app.command()
 def demo(
     accounts: Annotated[int, typer.Option(min=10, help="Size of the synthetic portfolio.")] = 2000,
+    minutes: Annotated[int, typer.Option(min=1, help="Simulated minutes of calling.")] = 60,
 ) -> None:
     """Run the main job on the embedded default and print a summary."""
     context = AppContext.from_settings(load_settings())
     try:
-        run_demo(context, Console(), accounts=accounts)
+        run_demo(context, Console(), accounts=accounts, minutes=minutes)
     finally:
         context.close()
 

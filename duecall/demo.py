@@ -36,7 +36,13 @@ DEMO_RATE = 60.0  # one simulated minute per real second
 DEMO_MINUTES = 60  # simulated calling time
 
 
-def run_demo(context: AppContext, console: Console, *, accounts: int = DEMO_ACCOUNTS) -> None:
+def run_demo(
+    context: AppContext,
+    console: Console,
+    *,
+    accounts: int = DEMO_ACCOUNTS,
+    minutes: int = DEMO_MINUTES,
+) -> None:
     settings = context.settings
     url = context.engine.url.render_as_string(hide_password=True)
     console.rule("duecall demo")
@@ -73,7 +79,7 @@ def run_demo(context: AppContext, console: Console, *, accounts: int = DEMO_ACCO
     console.print(table)
     npa = next(r for r in summary if r.bucket is Bucket.NPA)
     console.print(f"NPA share of accounts: {npa.accounts / max(1, result.accepted):.1%}")
-    calling_day(context, console)
+    calling_day(context, console, minutes=minutes)
     console.print(f"phone numbers in logs are masked, e.g. {mask_phone('+919812345678')}")
     console.print(
         "next: `duecall serve`, then open http://127.0.0.1:8000/docs "
@@ -81,7 +87,7 @@ def run_demo(context: AppContext, console: Console, *, accounts: int = DEMO_ACCO
     )
 
 
-def calling_day(context: AppContext, console: Console) -> None:
+def calling_day(context: AppContext, console: Console, *, minutes: int = DEMO_MINUTES) -> None:
     """Simulated calling hours through the real server and the embedded simulator.
 
     The server runs on a free local port with the bot campaigns of the default strategy; its
@@ -110,12 +116,12 @@ def calling_day(context: AppContext, console: Console) -> None:
         refresh_queues(day)
         placed = 0
         with Progress(console=console, transient=not console.is_terminal) as progress:
-            task = progress.add_task("calling (simulated minutes)", total=DEMO_MINUTES)
-            deadline = start + timedelta(minutes=DEMO_MINUTES)
+            task = progress.add_task("calling (simulated minutes)", total=minutes)
+            deadline = start + timedelta(minutes=minutes)
             while day.clock.now() < deadline:
                 placed += dial_pass(day, app.state.telephony).placed
                 elapsed = (day.clock.now() - start).total_seconds() / 60
-                progress.update(task, completed=min(elapsed, DEMO_MINUTES))
+                progress.update(task, completed=min(elapsed, minutes))
                 std_time.sleep(0.5)
             _wait_for_calls(day)
         with reading(day.engine) as conn:
@@ -130,9 +136,7 @@ def calling_day(context: AppContext, console: Console) -> None:
                     Promise.created_at >= start
                 )
             ).one()
-    table = Table(
-        title=f"Calling day {today}: {DEMO_MINUTES} simulated minutes, {placed} calls placed"
-    )
+    table = Table(title=f"Calling day {today}: {minutes} simulated minutes, {placed} calls placed")
     table.add_column("disposition")
     table.add_column("calls", justify="right")
     for code, count in mix:

@@ -121,11 +121,12 @@ def test_demo_runs_from_the_console_script(tmp_path: Path) -> None:
     }
     script = Path(sys.executable).with_name("duecall")
     done = subprocess.run(
-        [str(script), "demo", "--accounts", "200"], cwd=tmp_path, env=env, capture_output=True,
+        [str(script), "demo", "--accounts", "200", "--minutes", "15"], cwd=tmp_path, env=env, capture_output=True,
         text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     said = " ".join(done.stdout.split())
     assert "200 imported, 0 rejected" in said
     assert "Portfolio by bucket" in said
+    assert "15 simulated minutes" in said and "promises to pay" in said
     assert (tmp_path / "duecall.db").exists()
