@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -84,12 +85,16 @@ def _seed(url: str, calls: int) -> None:
 
 
 async def _conversation(
-    client: httpx.AsyncClient, base: str, n: int, bare: bool, latencies: list[float]
+    client: httpx.AsyncClient, base: str, n: int, bare: bool, latencies: list[float], think: float
 ) -> None:
+    rng = random.Random(n)
     validator = RequestValidator(SIMULATOR_AUTH_TOKEN)
     sid = f"CA{n:032d}"
     url = f"{base}/bench/constant" if bare else f"{base}/twilio/voice/CALL{n}"
     for turn, said in enumerate(("", *TURNS)):
+        if think:
+            # The agent's line is spoken and the borrower answers: seconds between requests.
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
         target = url if bare or turn == 0 else f"{url}?turn={turn}"
         params = {"CallSid": sid, "CallStatus": "in-progress"}
         if said:
@@ -102,13 +107,15 @@ async def _conversation(
             raise RuntimeError(f"{target}: HTTP {response.status_code} {response.text[:200]}")
 
 
-async def _load(base: str, calls: int, bare: bool) -> tuple[list[float], float]:
+async def _load(base: str, calls: int, bare: bool, think: float) -> tuple[list[float], float]:
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=calls, max_keepalive_connections=calls)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        # One whole conversation first, unmeasured: imports and caches warm up as in service.
+        await _conversation(client, base, calls, bare, [], 0.0)
         started = time.perf_counter()
         await asyncio.gather(
-            *(_conversation(client, base, n, bare, latencies) for n in range(calls))
+            *(_conversation(client, base, n, bare, latencies, think) for n in range(calls))
         )
         return latencies, time.perf_counter() - started
 
@@ -117,7 +124,7 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] * 1000
 
 
-def run(backend: str, calls: int, rounds: int) -> list[str]:
+def run(backend: str, calls: int, rounds: int, think: float) -> list[str]:
     rows = []
     with (
         TemporaryDirectory(prefix="duecall-bench-voice-") as tmp,
@@ -133,7 +140,11 @@ def run(backend: str, calls: int, rounds: int) -> list[str]:
             "DUECALL_TELEPHONY": "simulator",
         }  # fmt: skip
         for round_ in range(rounds):
-            for label, bare in (("agent turn", False), ("constant TwiML", True)):
+            for label, bare, pause in (
+                ("agent turn", False, think),
+                ("constant TwiML", True, think),
+                ("agent turn, back to back", False, 0.0),
+            ):
                 if not bare:
                     _reset(url, calls)
                 server = subprocess.Popen(
@@ -144,7 +155,7 @@ def run(backend: str, calls: int, rounds: int) -> list[str]:
                 )  # fmt: skip
                 try:
                     _wait_up(base)
-                    latencies, seconds = asyncio.run(_load(base, calls, bare))
+                    latencies, seconds = asyncio.run(_load(base, calls, bare, pause))
                 finally:
                     server.terminate()
                     server.wait(10)
@@ -194,15 +205,18 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--calls", type=int, default=100, help="concurrent conversations")
     parser.add_argument("--rounds", type=int, default=3, help="best p99 of this many runs")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--think", type=float, default=3.0, help="mean seconds between turns")
     args = parser.parse_args(argv)
     lines = [
         f"{args.calls} concurrent scripted calls of {len(TURNS) + 1} webhook requests each, one "
-        "uvicorn worker; latency measured by the client; best p99 of "
-        f"{args.rounds} runs. Ratio: p99 against the constant-TwiML endpoint in the same run.",
+        f"uvicorn worker, {args.think:g} s on average between a call's requests (speech); latency "
+        f"measured by the client; best p99 of {args.rounds} runs. Ratio: p99 against the "
+        "constant-TwiML endpoint under the same load in the same run. 'Back to back': no pauses, "
+        "the server saturated; its requests/s is the throughput.",
         "",
         "| store | endpoint | calls | requests | p50 ms | p99 ms | p99 ratio | requests/s |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for backend in args.backends.split(","):
-        lines += run(backend, args.calls, args.rounds)
+        lines += run(backend, args.calls, args.rounds, args.think)
     return lines
