@@ -274,7 +274,7 @@ def _identity(state: State, facts: CallFacts, heard: Understanding) -> tuple[Sta
         state = replace(state, identity_confirmed=True)
         if facts.verification is not None:
             return _next(state, facts, Step.VERIFICATION, heard)
-        return _disclose(state, facts, heard)
+        return _next(state, facts, Step.PAYMENT, heard)
     if intent in (Intent.NOT_THE_PERSON, Intent.DENY):
         return _next(state, facts, Step.KNOWS_BORROWER, heard)
     if intent is Intent.THIRD_PARTY:
@@ -305,7 +305,8 @@ def _verification(state: State, facts: CallFacts, heard: Understanding) -> tuple
     given = "".join(ch for ch in (heard.verification or heard.digits or "") if ch.isdigit())
     # Spoken "0005" may come back as the number 5: compare as four digits.
     if facts.verification is not None and given and given.zfill(4)[-4:] == facts.verification:
-        return _disclose(state, facts, heard, _say(facts, "verified", first_name=facts.first_name))
+        verified = _say(facts, "verified", first_name=facts.first_name)
+        return _next(state, facts, Step.PAYMENT, heard, verified)
     failures = state.verification_failures + 1
     if failures >= 2:
         # Not verified: treated as someone else, so nothing about the debt is said (RBI FPC).
@@ -510,12 +511,6 @@ def _confirmed(
 
 
 # --- building replies ----------------------------------------------------------------------
-
-
-def _disclose(
-    state: State, facts: CallFacts, heard: Understanding, *before: str
-) -> tuple[State, Reply]:
-    return _next(state, facts, Step.PAYMENT, heard, *before)
 
 
 def _question_for(step: Step, state: State, facts: CallFacts, key: str | None = None) -> str:

@@ -12,22 +12,7 @@ import argparse
 import statistics
 import time
 
-from agent.understanding import Understanding, understand
-from tests.agent.understanding_cases import CASES, EMI, NOW, OVERDUE, TODAY, ZONE, Case
-
-
-def _hear(case: Case) -> Understanding:
-    return understand(
-        case.text,
-        expecting=case.expecting,
-        today=TODAY,
-        now=NOW,
-        zone=ZONE,
-        language=case.language,
-        overdue=OVERDUE,
-        emi=EMI,
-        digits=case.digits,
-    )
+from tests.agent.understanding_cases import CASES, hear
 
 
 def _row(label: str, nanoseconds: list[int]) -> str:
@@ -41,13 +26,13 @@ def _row(label: str, nanoseconds: list[int]) -> str:
 
 
 def run(rounds: int) -> list[str]:
-    fallback = {c for c in CASES if any("dateparser" in e for e in _hear(c).evidence)}
+    fallback = {c for c in CASES if any("dateparser" in e for e in hear(c).evidence)}
     rules: list[int] = []
     parsed: list[int] = []
     for _ in range(rounds):
         for case in CASES:
             started = time.perf_counter_ns()
-            _hear(case)
+            hear(case)
             elapsed = time.perf_counter_ns() - started
             (parsed if case in fallback else rules).append(elapsed)
     lines = [

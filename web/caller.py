@@ -24,7 +24,7 @@ from duecall.context import AppContext
 from duecall.db import transaction
 from duecall.deps import ContextDep, SessionDep
 from duecall.errors import Forbidden, InvalidInput
-from web.queue import Status, attempts_today, my_queue, next_account
+from web.queue import QueueRow, Status, attempts_today, my_queue, next_account
 from web.scripts import script_for
 from web.session import CsrfChecked, ScreenAgent, ScreenForbidden, screen_role
 from web.templating import render
@@ -77,18 +77,22 @@ def _rupees(value: Decimal | None) -> str:
     return "—" if value is None else f"₹{value:,.2f}"
 
 
-@router.get("/queue")
-def queue_page(
-    request: Request, user: ScreenAgent, context: ContextDep, session: SessionDep
-) -> Response:
+def _queue_of(user: Principal, context: AppContext, session: Session) -> list[QueueRow]:
     assert user.agent_id is not None
-    rows = my_queue(
+    return my_queue(
         session,
         agent_id=user.agent_id,
         now=context.clock.now(),
         policy=context.policy,
         zone=ZoneInfo(context.settings.default_timezone),
     )
+
+
+@router.get("/queue")
+def queue_page(
+    request: Request, user: ScreenAgent, context: ContextDep, session: SessionDep
+) -> Response:
+    rows = _queue_of(user, context, session)
     return render(
         request,
         "caller/queue.html",
@@ -103,14 +107,7 @@ def queue_page(
 def next_page(
     user: ScreenAgent, context: ContextDep, session: SessionDep, after: str | None = None
 ) -> Response:
-    assert user.agent_id is not None
-    rows = my_queue(
-        session,
-        agent_id=user.agent_id,
-        now=context.clock.now(),
-        policy=context.policy,
-        zone=ZoneInfo(context.settings.default_timezone),
-    )
+    rows = _queue_of(user, context, session)
     target = next_account(rows, after)
     if target is None:
         return RedirectResponse(

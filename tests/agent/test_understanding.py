@@ -14,21 +14,7 @@ from hypothesis import strategies as st
 from agent import lexicon
 from agent.understanding import AmountKind, Expecting, Intent, Understanding, understand
 from duecall.errors import InvalidInput
-from tests.agent.understanding_cases import CASES, EMI, NOW, OVERDUE, TODAY, ZONE, Case
-
-
-def hear_case(case: Case) -> Understanding:
-    return understand(
-        case.text,
-        expecting=case.expecting,
-        today=TODAY,
-        now=NOW,
-        zone=ZONE,
-        language=case.language,
-        overdue=OVERDUE,
-        emi=EMI,
-        digits=case.digits,
-    )
+from tests.agent.understanding_cases import CASES, EMI, NOW, OVERDUE, TODAY, ZONE, Case, hear
 
 
 def case_id(case: Case) -> str:
@@ -45,7 +31,7 @@ def test_the_table_is_big_and_covers_three_scripts() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_utterance_means(case: Case) -> None:
-    got = hear_case(case)
+    got = hear(case)
     assert (got.intent, got.date, got.amount) == (case.intent, case.date, case.amount_value)
     checks = {
         "amount_kind": case.kind,

@@ -20,6 +20,8 @@ from agent.understanding import (
     Intent,
     PaymentMethod,
     PhoneScope,
+    Understanding,
+    understand,
 )
 
 ZONE = ZoneInfo("Asia/Kolkata")
@@ -460,3 +462,18 @@ CASES: tuple[Case, ...] = (
     Case("", Intent.DIGITS, digits="3"),
     Case("", Intent.AFFIRM, expecting=PAY, digits="1#"),
 )  # fmt: skip
+
+
+def hear(case: Case) -> Understanding:
+    """What the understanding layer makes of `case`, in the table's fixed context."""
+    return understand(
+        case.text,
+        expecting=case.expecting,
+        today=TODAY,
+        now=NOW,
+        zone=ZONE,
+        language=case.language,
+        overdue=OVERDUE,
+        emi=EMI,
+        digits=case.digits,
+    )
