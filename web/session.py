@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from crm.models import Role, User
 from duecall import throttle
@@ -173,9 +173,13 @@ def locked_until(
     return throttle.locked_until(failures, now, limit=limit, window=window)
 
 
-def login_throttle(context: ContextDep) -> Throttle:
+def login_throttle_for(engine: Engine) -> Throttle:
     """Login attempts per (name, client address), shared by every replica through the store."""
-    return Throttle(context.engine, "login", MAX_FAILURES, FAILURE_WINDOW)
+    return Throttle(engine, "login", MAX_FAILURES, FAILURE_WINDOW)
+
+
+def login_throttle(context: ContextDep) -> Throttle:
+    return login_throttle_for(context.engine)
 
 
 LoginThrottle = Annotated[Throttle, Depends(login_throttle)]
