@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.exc import OperationalError
 
 import analytics.cli
 import compliance.cli
@@ -201,7 +203,10 @@ def main() -> None:
             _log_through_masking()
         app()
     except DuecallError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise SystemExit(2) from None
+    except OperationalError as exc:  # the store is down, refuses us, or is not where it is said
+        err.print(f"[red]error:[/red] the database cannot be used: {escape(str(exc.orig))}")
         raise SystemExit(2) from None
 
 
