@@ -42,7 +42,7 @@ PHONE = "+919845012345"
 
 def secret_values(db: Database) -> list[str]:
     values = list(SECRETS.values())
-    return values + [DB_PASSWORD] if db.backend == "postgresql" else values
+    return [*values, DB_PASSWORD] if db.backend == "postgresql" else values
 
 
 def url_with_password(db: Database) -> str:
@@ -147,7 +147,7 @@ def test_a_day_of_requests_logs_no_secret(
     app.state.context.close()
     records = caplog.records
     assert len(records) > 20  # the day was logged: DEBUG from the SDK, uvicorn, the simulator
-    assert leaks(records, secret_values(db) + [PASSWORD]) == []
+    assert leaks(records, [*secret_values(db), PASSWORD]) == []
 
 
 def test_commands_log_and_print_no_secret(
