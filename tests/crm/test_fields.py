@@ -133,5 +133,5 @@ def test_unparseable_phones(raw: str) -> None:
 
 @pytest.mark.parametrize("raw", ["0001-01-01T00:00+05:30", "9999-12-31T23:59-05:00"])
 def test_instants_beyond_the_calendar_are_refused(raw: str) -> None:
-    with pytest.raises(f.RowError, match="^started_at: .* is out of range"):
+    with pytest.raises(f.RowError, match=r"^started_at: .* is out of range"):
         f.instant({"started_at": raw}, "started_at", IST)
