@@ -176,8 +176,13 @@ def configure_logging(
     root.setLevel(level.upper())
     # uvicorn's loggers write through this handler too (the server passes log_config=None).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate, logger.disabled = True, False
+        logger.setLevel(logging.NOTSET)
+    # The Twilio SDK logs every REST request at INFO (six lines a call): only when debugging.
+    twilio_level = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    logging.getLogger("twilio.http_client").setLevel(twilio_level)
 
 
 @contextmanager
