@@ -34,8 +34,13 @@ SECRET_MASK = "[secret]"
 request_id: ContextVar[str | None] = ContextVar("duecall_request_id", default=None)
 call_id: ContextVar[str | None] = ContextVar("duecall_call_id", default=None)
 
-# The attributes every LogRecord has; anything else on a record came from `extra`.
-_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# The attributes every LogRecord has; anything else on a record came from `extra` (uvicorn's
+# `color_message` repeats the message with terminal colours).
+_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def mask_phone(number: str | None) -> str:
@@ -180,9 +185,10 @@ def configure_logging(
         logger.handlers[:] = []
         logger.propagate, logger.disabled = True, False
         logger.setLevel(logging.NOTSET)
-    # The Twilio SDK logs every REST request at INFO (six lines a call): only when debugging.
-    twilio_level = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
-    logging.getLogger("twilio.http_client").setLevel(twilio_level)
+    # HTTP clients log every request at INFO (the Twilio SDK six lines a call): only when debugging.
+    chatty = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for name in ("twilio.http_client", "httpx"):
+        logging.getLogger(name).setLevel(chatty)
 
 
 @contextmanager

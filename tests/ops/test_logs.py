@@ -102,13 +102,15 @@ def test_json_lines_carry_time_level_logger_message_and_ids() -> None:
 @pytest.fixture
 def root_stream() -> Iterator[io.StringIO]:
     """What the root logger's handler writes, as `configure_logging` sets it up."""
-    root, twilio = logging.getLogger(), logging.getLogger("twilio.http_client")
-    kept_handlers, kept_level, kept_twilio = root.handlers[:], root.level, twilio.level
+    root = logging.getLogger()
+    kept_handlers, kept_level = root.handlers[:], root.level
+    clients = {name: logging.getLogger(name).level for name in ("twilio.http_client", "httpx")}
     stream = io.StringIO()
     yield stream
     root.handlers[:] = kept_handlers
     root.setLevel(kept_level)
-    twilio.setLevel(kept_twilio)
+    for name, level in clients.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def test_configure_logging_writes_masked_json_lines_for_every_logger(
