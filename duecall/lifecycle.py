@@ -25,6 +25,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm.models import Call
+from dialer.calls import TERMINAL
 from duecall.db import reading
 
 if TYPE_CHECKING:  # the context holds a Drain: imported for types only
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # the context holds a Drain: imported for types only
 
 log = logging.getLogger(__name__)
 
-LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 # Twilio posts the recording of an answered call shortly after it ends; wait this long for it.
 RECORDING_GRACE = timedelta(seconds=30)
 CHECK_EVERY_TICKS = 5  # uvicorn ticks every 0.1 s
@@ -77,7 +77,7 @@ def calls_in_progress(engine: Engine, *, since: datetime, now: datetime) -> int:
             .where(
                 Call.started_at <= since,
                 or_(
-                    Call.status.in_(LIVE_STATUSES),
+                    Call.status.not_in(TERMINAL),
                     and_(
                         Call.status == "completed",
                         Call.answered_at.is_not(None),

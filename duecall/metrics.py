@@ -7,7 +7,7 @@ sums with `sum by (...)`. Counters restart at zero with the process, which `rate
 
 - `duecall_calls_placed_total{outcome}`: calls handed to the telephony provider, by what it
   answered (`placed`, `failed`, `unconfirmed` when it did not answer in time).
-- `duecall_dispositions_total{disposition}`: dispositions recorded on live calls (committed).
+- `duecall_dispositions_total{disposition}`: dispositions recorded on calls (committed).
 - `duecall_compliance_blocks_total{rule}`: calls the compliance engine refused, once per
   blocking rule.
 - `duecall_webhook_duration_seconds{route}`: time to answer each Twilio webhook, by route.
@@ -109,8 +109,9 @@ class Metrics:
         """Count the dispositions set on calls through `sessions`, when their transaction commits.
 
         Every path that records an outcome (conversation, status callbacks, call screens) sets
-        `Call.disposition` on a loaded call; calls inserted with one already (history imports)
-        are not live outcomes and are not counted.
+        `Call.disposition` on a loaded call; one changed later (a tele-caller's outcome after the
+        line's) counts again under its new code. Calls inserted with one already (history
+        imports) are not live outcomes and are not counted.
         """
         event.listen(sessions, "after_flush", _collect_dispositions)
         event.listen(sessions, "after_commit", self._count_committed)
@@ -127,7 +128,7 @@ def _collect_dispositions(session: Session, _flush: UOWTransaction) -> None:
         if not isinstance(instance, Call):
             continue
         history = inspect(instance).attrs.disposition.history
-        if history.added and history.added[0] is not None and not any(history.deleted):
+        if history.added and history.added[0] is not None:
             pending: Tally[str] = session.info.setdefault(_PENDING, Tally())
             pending[str(history.added[0])] += 1
 
