@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request, Response, status
+from fastapi.responses import JSONResponse, PlainTextResponse
 from httpx import ASGITransport
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 import agent.webhooks
 import analytics.routes
@@ -27,16 +27,29 @@ from dialer.simulator.engine import Simulator
 from dialer.telephony import Telephony
 from duecall.clock import Clock
 from duecall.context import AppContext
-from duecall.db import require_migrated
-from duecall.deps import ContextDep
-from duecall.errors import DuecallError, Forbidden, InvalidInput, NotFound, ProviderError
+from duecall.db import current_revision, head_revision, require_migrated
+from duecall.deps import ContextDep, metrics_reader
+from duecall.errors import (
+    DuecallError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ProviderError,
+    ShuttingDown,
+)
+from duecall.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from duecall.metrics import MeteredTelephony
+from duecall.middleware import LoopbackOnly, RequestContext
 from duecall.settings import Settings
+
+MAX_BODY_BYTES = 1024 * 1024
 
 _STATUS_FOR_ERROR: tuple[tuple[type[DuecallError], int], ...] = (
     (NotFound, status.HTTP_404_NOT_FOUND),
     (Forbidden, status.HTTP_403_FORBIDDEN),
     (InvalidInput, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (ProviderError, status.HTTP_502_BAD_GATEWAY),
+    (ShuttingDown, status.HTTP_503_SERVICE_UNAVAILABLE),
 )
 
 
@@ -52,7 +65,7 @@ def create_app(
     context = AppContext.from_settings(settings or Settings(), clock)
     try:
         require_migrated(context.engine)
-        provider = telephony or telephony_for(context.settings)
+        provider = MeteredTelephony(telephony or telephony_for(context.settings), context.metrics)
     except Exception:
         context.close()
         raise
@@ -80,9 +93,13 @@ def create_app(
         summary="Loan-collection telephony agent: dialer, compliance, conversations, CRM.",
         version="0.1.0",
         lifespan=lifespan,
+        # Nothing duecall takes over HTTP comes near this (webhooks are a few hundred bytes,
+        # imports run from the CLI): a bigger body is refused with 413 before it is read.
+        max_body_size=MAX_BODY_BYTES,
     )
     app.state.context = context
     app.state.telephony = provider
+    app.add_middleware(RequestContext, metrics=context.metrics)
     if telephony is None and embedded_simulator(context.settings):
         simulator = mount_simulator(app, context)
 
@@ -92,24 +109,36 @@ def create_app(
             (c for kind, c in _STATUS_FOR_ERROR if isinstance(exc, kind)),
             status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
-        return JSONResponse({"detail": str(exc)}, status_code=code)
+        headers = {"Retry-After": "60"} if isinstance(exc, ShuttingDown) else None
+        return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses={503: {"description": "Not ready; `checks` says what is not."}},
+    )
     def readyz(ctx: ContextDep) -> JSONResponse:
-        """Readiness: the database answers."""
-        try:
-            with ctx.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # readiness must report, not raise, whatever the driver throws
-            return JSONResponse(
-                {"status": "unavailable", "reason": type(exc).__name__}, status_code=503
-            )
-        return JSONResponse({"status": "ready"})
+        """Readiness: database reachable, schema at head, scheduler running if on, not draining."""
+        ready, checks = readiness(ctx, scheduler)
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        dependencies=[Depends(metrics_reader)],
+        response_class=PlainTextResponse,
+    )
+    def metrics(ctx: ContextDep) -> Response:
+        """Prometheus metrics of this process (DUECALL_METRICS_TOKEN or an admin token)."""
+        return Response(ctx.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     app.include_router(crm.routes.router)
     app.include_router(analytics.routes.router)
@@ -119,6 +148,23 @@ def create_app(
     app.include_router(agent.webhooks.router)
     web.app.install(app, context.settings)
     return app
+
+
+def readiness(context: AppContext, scheduler: Scheduler | None) -> tuple[bool, dict[str, str]]:
+    """Whether this replica should get traffic, and the state of each thing that decides it."""
+    checks: dict[str, str] = {}
+    try:
+        revision = current_revision(context.engine)
+    except SQLAlchemyError as exc:
+        checks["database"] = f"unreachable ({type(exc).__name__})"
+    else:
+        checks["database"] = "ok"
+        head = head_revision()
+        checks["migrations"] = "ok" if revision == head else f"at {revision}, code needs {head}"
+    if scheduler is not None:
+        checks["scheduler"] = "ok" if scheduler.running else "stopped"
+    checks["drain"] = "draining" if context.drain.draining else "ok"
+    return all(state == "ok" for state in checks.values()), checks
 
 
 def mount_simulator(app: FastAPI, context: AppContext) -> Simulator:
@@ -133,6 +179,6 @@ def mount_simulator(app: FastAPI, context: AppContext) -> Simulator:
             transport=ASGITransport(app=app),
         )
     )
-    app.mount(SIMULATOR_PATH, simulator_app)
+    app.mount(SIMULATOR_PATH, LoopbackOnly(simulator_app, prefix="/_sim/"))
     simulator: Simulator = simulator_app.state.simulator
     return simulator

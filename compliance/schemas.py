@@ -7,7 +7,7 @@ a blocked call look allowed.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -17,10 +17,21 @@ from crm.dispositions import BY_CODE
 from crm.models import AccountFlagCode
 from crm.phones import parse_phone
 
+# Calls, holds and promises fall in these years; the engine's searches run two years past a case
+# and must stay inside the calendar.
+YEARS = (1970, 2199)
+_Dated = TypeVar("_Dated", date, datetime)
+
 
 def _instant(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("needs an offset, e.g. 2026-03-02T10:15:00+05:30")
+    return _in_years(value)
+
+
+def _in_years(value: _Dated) -> _Dated:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"{value.isoformat()} is outside the years {YEARS[0]}-{YEARS[1]}")
     return value
 
 
@@ -44,6 +55,7 @@ def _hhmm(value: object) -> time:
 
 
 Instant = Annotated[datetime, AfterValidator(_instant)]
+Day = Annotated[date, AfterValidator(_in_years)]
 Phone = Annotated[str, AfterValidator(_phone)]
 HHMM = Annotated[time, BeforeValidator(_hhmm)]
 
@@ -54,7 +66,7 @@ class _Strict(BaseModel):
 
 class HoldIn(_Strict):
     kind: str
-    until: date | None = None
+    until: Day | None = None
 
 
 class PreferenceIn(_Strict):
@@ -113,7 +125,7 @@ class AttemptIn(_Strict):
     at: Instant
     phone: Phone | None = None
     disposition: str | None = None
-    ptp_date: date | None = None
+    ptp_date: Day | None = None
     callback_at: Instant | None = None
 
     @field_validator("disposition")

@@ -372,3 +372,38 @@ class Snapshot(Base):
         Index("ix_snapshots_as_of", "as_of"),
         CheckConstraint("dpd >= 0", name="dpd_not_negative"),
     )
+
+
+class AuthFailure(Base):
+    """A screen login attempt not (yet) known good, or a refused bearer token.
+
+    The throttles count these per key across every replica; the key is stored only as a
+    SHA-256 digest, so the table holds neither the names people typed nor their addresses.
+    """
+
+    __tablename__ = "auth_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # login | token
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_auth_failures_key", "scope", "key_hash", "at"),)
+
+
+class RetentionPurge(Base):
+    """One purge of recordings and transcripts past their retention (DPDP Act 2023), audited."""
+
+    __tablename__ = "retention_purges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    trigger: Mapped[str] = mapped_column(String(16))  # nightly | cli
+    # Calls that started before these instants lost their transcripts / recordings.
+    transcripts_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    recordings_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    calls_with_transcripts: Mapped[int] = mapped_column(Integer)
+    transcript_turns: Mapped[int] = mapped_column(Integer)
+    recordings: Mapped[int] = mapped_column(Integer)
+    # Recordings the provider could not delete this time; they are tried again next run.
+    recordings_failed: Mapped[int] = mapped_column(Integer)

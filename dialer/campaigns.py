@@ -53,6 +53,13 @@ class CampaignIn(BaseModel):
             raise ValueError(f"unknown day {', '.join(unknown)} (use {', '.join(WEEKDAYS)})")
         return days
 
+    @field_validator("start", "end")
+    @classmethod
+    def _local_hours(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("a local time of day, without an offset (e.g. 09:00)")
+        return value
+
     @field_validator("retry_rules")
     @classmethod
     def _dispositions(cls, rules: dict[str, RetryRule]) -> dict[str, RetryRule]:

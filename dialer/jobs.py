@@ -1,4 +1,4 @@
-"""Scheduled work: dialer passes, queue refreshes, recovery, and the nightly jobs.
+"""Scheduled work: dialer passes, queue refreshes, recovery, the nightly jobs and the purge.
 
 APScheduler keeps the schedule in the CRM database (a persistent job store). Several
 `duecall serve` replicas may share it; APScheduler 3 does not coordinate them, so every job is
@@ -17,25 +17,30 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from analytics.promises import evaluate_promises
 from compliance.facts import WEEKDAYS
+from crm.models import Call
 from crm.service import refresh_buckets
 from dialer.calls import Placement, place, recover
 from dialer.models import Campaign, Channel, JobRun
-from dialer.queue import claim, refresh
+from dialer.queue import Claimed, claim, refresh, release
+from dialer.retention import PurgeReport, purge
 from dialer.telephony import Telephony
 from duecall.context import AppContext
 from duecall.db import transaction
+from duecall.throttle import forget_before
 
 log = logging.getLogger(__name__)
 
 DIAL_EVERY = timedelta(seconds=2)
 REFRESH_EVERY = timedelta(minutes=15)
 RECOVER_EVERY = timedelta(minutes=1)
+AUTH_FAILURES_KEPT = timedelta(days=1)  # longer than any throttle's window
 NIGHTLY_AT = time(2, 0)  # lender's local time
+PURGE_AT = time(3, 0)  # lender's local time
 
 
 @dataclass
@@ -47,6 +52,7 @@ class PassReport:
     placed: int = 0
     failed: int = 0  # the provider refused or could not be reached
     unconfirmed: int = 0  # no answer in time from the provider: its callbacks will tell
+    abandoned: int = 0  # claimed, then given back unplaced: the server began shutting down
     campaigns: list[str] = field(default_factory=list)
 
 
@@ -65,6 +71,8 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
     with context.sessions() as session:
         campaign_ids = list(session.scalars(select(Campaign.id).where(Campaign.active)))
     for campaign_id in campaign_ids:
+        if context.drain.draining:
+            break
         with transaction(context.sessions) as session:
             # Locked first, so `now` is read after the previous claimer committed: a slot never
             # starts before a call that claimer saw live had ended.
@@ -81,7 +89,10 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
         report.claimed += len(result.claimed)
         if result.claimed:
             report.campaigns.append(name)
-        for item in result.claimed:
+        for n, item in enumerate(result.claimed):
+            if context.drain.draining:
+                report.abandoned += abandon(context, result.claimed[n:])
+                break
             placement = place(
                 context.sessions, telephony, item, clock=context.clock,
                 public_base_url=context.settings.public_base_url, policy=context.policy, zone=zone,
@@ -93,6 +104,21 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
             else:
                 report.unconfirmed += 1
     return report
+
+
+def abandon(context: AppContext, items: list[Claimed]) -> int:
+    """Give back claims that will not be placed, as if never made: no attempt, account free."""
+    with transaction(context.sessions) as session:
+        for item in items:
+            session.execute(
+                delete(Call).where(
+                    Call.call_id == item.call_id,
+                    Call.status == "queued",
+                    Call.provider_call_sid.is_(None),
+                )
+            )
+            release(session, account_id=item.account_id, call_id=item.call_id)
+    return len(items)
 
 
 def refresh_queues(context: AppContext) -> dict[str, int]:
@@ -139,6 +165,34 @@ def nightly(context: AppContext) -> bool:
     return True
 
 
+def purge_expired(
+    context: AppContext, telephony: Telephony, *, trigger: str, dry_run: bool = False
+) -> PurgeReport:
+    """Erase recordings and transcripts past their retention (see dialer.retention)."""
+    settings, now = context.settings, context.clock.now()
+    report = purge(
+        context.engine,
+        telephony,
+        now=now,
+        transcript_days=settings.retention_transcript_days,
+        recording_days=settings.retention_recording_days,
+        trigger=trigger,
+        dry_run=dry_run,
+    )
+    if not dry_run:
+        with context.engine.begin() as conn:
+            forget_before(conn, now - AUTH_FAILURES_KEPT)
+    return report
+
+
+def nightly_purge(context: AppContext, telephony: Telephony) -> PurgeReport | None:
+    """The purge, once per local night whatever the number of replicas."""
+    today = context.clock.now().astimezone(ZoneInfo(context.settings.default_timezone)).date()
+    if not once(context, "purge", today.isoformat()):
+        return None
+    return purge_expired(context, telephony, trigger="nightly")
+
+
 # --- the scheduler ---------------------------------------------------------------------
 
 # APScheduler stores jobs by reference to module-level functions; the one running scheduler of
@@ -169,6 +223,7 @@ class Scheduler:
             refresh=lambda: refresh_queues(context),
             recover=lambda: recover_calls(context),
             nightly=lambda: nightly(context),
+            purge=lambda: nightly_purge(context, telephony),
         )
 
     def start(self) -> None:
@@ -207,7 +262,20 @@ class Scheduler:
             minute=NIGHTLY_AT.minute,
             **common,
         )
+        add(
+            run_job,
+            "cron",
+            args=["purge"],
+            id="purge",
+            hour=PURGE_AT.hour,
+            minute=PURGE_AT.minute,
+            **common,
+        )
         self._scheduler.start()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
 
     def shutdown(self) -> None:
         """Stop taking new runs and wait for the ones in progress (calls being placed)."""

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy import select
@@ -39,6 +39,8 @@ FIELD_REFERRAL_COLUMNS = [
     "overdue_amount", "principal_outstanding", "product", "assigned_agent",
 ]  # fmt: skip
 Caller = Annotated[Principal, Depends(RoleCheck(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
+# Campaign ids are the store's 32-bit integer keys: a bigger number is a 422, not a query.
+CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 # --- calls ---------------------------------------------------------------------------------
@@ -184,13 +186,13 @@ def _campaign(session: Any, campaign_id: int) -> Campaign:
 
 
 @router.get("/api/campaigns/{campaign_id}", response_model=CampaignPublic)
-def get_campaign(campaign_id: int, session: SessionDep, _user: Manager) -> CampaignPublic:
+def get_campaign(campaign_id: CampaignId, session: SessionDep, _user: Manager) -> CampaignPublic:
     return public(_campaign(session, campaign_id))
 
 
 @router.patch("/api/campaigns/{campaign_id}", response_model=CampaignPublic)
 def change_campaign(
-    campaign_id: int, body: CampaignUpdate, context: ContextDep, _user: Manager
+    campaign_id: CampaignId, body: CampaignUpdate, context: ContextDep, _user: Manager
 ) -> CampaignPublic:
     try:
         with transaction(context.sessions) as session:
@@ -205,7 +207,9 @@ def change_campaign(
 
 
 @router.post("/api/campaigns/{campaign_id}/refresh")
-def refresh_campaign(campaign_id: int, context: ContextDep, _user: Manager) -> dict[str, int]:
+def refresh_campaign(
+    campaign_id: CampaignId, context: ContextDep, _user: Manager
+) -> dict[str, int]:
     """Rebuild the campaign's queue from the portfolio now."""
     now = context.clock.now()
     today = now.astimezone(ZoneInfo(context.settings.default_timezone)).date()
@@ -218,7 +222,7 @@ def refresh_campaign(campaign_id: int, context: ContextDep, _user: Manager) -> d
 
 @router.get("/api/campaigns/{campaign_id}/queue")
 def campaign_queue(
-    campaign_id: int,
+    campaign_id: CampaignId,
     session: SessionDep,
     _user: Manager,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -246,7 +250,7 @@ def campaign_queue(
 
 @router.get("/api/campaigns/{campaign_id}/field-referrals", response_class=Response)
 def field_referrals(
-    campaign_id: int, session: SessionDep, _user: Manager, agency: str | None = None
+    campaign_id: CampaignId, session: SessionDep, _user: Manager, agency: str | None = None
 ) -> Response:
     """The campaign's accounts for field visits, as CSV, for one agency or all."""
     campaign = _campaign(session, campaign_id)

@@ -18,7 +18,7 @@ from dialer.telephony import Telephony
 from duecall.auth import Principal
 from duecall.context import AppContext
 from duecall.db import transaction
-from duecall.errors import Forbidden, InvalidInput, NotFound
+from duecall.errors import Forbidden, InvalidInput, NotFound, ShuttingDown
 
 
 class Blocked(Exception):
@@ -113,24 +113,30 @@ def call_now(
 ) -> str:
     """Start and place a call on request; returns its call_id.
 
-    Raises Blocked (with the compliance decision), NotFound, Forbidden or InvalidInput. In
-    agent mode the tele-caller's own phone rings first and the borrower is dialled once they
-    answer (click-to-call).
+    Raises Blocked (with the compliance decision), NotFound, Forbidden, InvalidInput, or
+    ShuttingDown while the server drains. In agent mode the tele-caller's own phone rings first
+    and the borrower is dialled once they answer (click-to-call).
     """
+    if context.drain.draining:
+        raise ShuttingDown("this server is shutting down and places no new calls; try again")
     now = context.clock.now()
-    with transaction(context.sessions) as session:
-        call = start_call(
-            session,
-            account_id=account_id,
-            mode=mode,
-            phone=phone,
-            principal=principal,
-            now=now,
-            policy=context.policy,
-        )
-        agent = session.get(Agent, call.agent_id) if mode == "agent" else None
-        ring_first = agent.phone if agent is not None else None
-        claimed = Claimed(call.call_id, call.account_id, call.phone or "", now)
+    try:
+        with transaction(context.sessions) as session:
+            call = start_call(
+                session,
+                account_id=account_id,
+                mode=mode,
+                phone=phone,
+                principal=principal,
+                now=now,
+                policy=context.policy,
+            )
+            agent = session.get(Agent, call.agent_id) if mode == "agent" else None
+            ring_first = agent.phone if agent is not None else None
+            claimed = Claimed(call.call_id, call.account_id, call.phone or "", now)
+    except Blocked as blocked:
+        context.metrics.compliance_blocked(r.rule for r in blocked.decision.reasons)
+        raise
     place(
         context.sessions,
         telephony,

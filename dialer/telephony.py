@@ -55,6 +55,10 @@ class Telephony(Protocol):
 
     def fetch_recording(self, url: str) -> bytes: ...
 
+    def delete_recording(self, provider_recording_sid: str) -> None:
+        """Erase a recording at the provider; one that is already gone counts as deleted."""
+        ...
+
     def signature_valid(
         self, url: str, params: Mapping[str, str | list[str]], signature: str
     ) -> bool:
@@ -142,6 +146,18 @@ class TwilioTelephony:
             raise ProviderError(f"the recording could not be fetched (HTTP {response.status_code})")
         return response.content
 
+    def delete_recording(self, provider_recording_sid: str) -> None:
+        try:
+            self._client.recordings(provider_recording_sid).delete()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return
+            raise _translate(exc) from None
+        except requests.RequestException as exc:
+            raise ProviderError(
+                f"the provider could not be reached ({exc})", retryable=True
+            ) from None
+
     def signature_valid(
         self, url: str, params: Mapping[str, str | list[str]], signature: str
     ) -> bool:
@@ -198,7 +214,9 @@ class FakeTelephony:
     def __init__(self, *, auth_token: str = "fake-telephony-auth-token") -> None:
         self.calls: list[FakeCall] = []
         self.recordings: dict[str, bytes] = {}
+        self.deleted_recordings: list[str] = []
         self._failures: list[ProviderError] = []
+        self._deletion_failures: list[ProviderError] = []
         self._validator = RequestValidator(auth_token)
         self._lock = threading.Lock()
 
@@ -231,6 +249,17 @@ class FakeTelephony:
             return self.recordings[url]
         except KeyError:
             raise ProviderError("the recording could not be fetched (HTTP 404)") from None
+
+    def delete_recording(self, provider_recording_sid: str) -> None:
+        with self._lock:
+            if self._deletion_failures:
+                raise self._deletion_failures.pop(0)
+            self.deleted_recordings.append(provider_recording_sid)
+
+    def fail_next_deletions(self, *errors: ProviderError) -> None:
+        """The next `delete_recording`s raise these, one each, in order."""
+        with self._lock:
+            self._deletion_failures.extend(errors)
 
     def signature_valid(
         self, url: str, params: Mapping[str, str | list[str]], signature: str

@@ -8,6 +8,8 @@ else gets 403. Callbacks are recorded as they are applied, so a retried one chan
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -22,6 +24,7 @@ from crm.models import Call, Recording
 from dialer.calls import DISPOSITION_FOR_STATUS, MACHINE, apply_status, webhook_urls
 from dialer.models import WebhookEvent
 from dialer.telephony import Telephony
+from duecall.access import access_check
 from duecall.db import transaction
 from duecall.deps import ContextDep
 from duecall.errors import ProviderError
@@ -38,23 +41,81 @@ def get_telephony(request: Request) -> Telephony:
 TelephonyDep = Annotated[Telephony, Depends(get_telephony)]
 
 
+def _matches(pattern: str) -> Callable[[str], bool]:
+    compiled = re.compile(pattern)
+    return lambda value: compiled.fullmatch(value) is not None
+
+
+def _confidence(value: str) -> bool:
+    try:
+        return 0.0 <= float(value) <= 1.0 and len(value) <= 32
+    except ValueError:
+        return False
+
+
+_SID = _matches(r"[A-Z]{2}[0-9a-fA-F]{32}")
+_WORD = _matches(r"[a-z][a-z_-]{0,31}")
+_COUNT = _matches(r"-?[0-9]{1,9}")
+# The shape of every Twilio parameter duecall reads (and of our own `turn`): a request that is
+# signed but carries anything else is refused with 400 naming the parameter, before it could
+# reach a column or a number conversion.
+PARAMETER_SHAPES: dict[str, Callable[[str], bool]] = {
+    "AccountSid": _SID,
+    "CallSid": _SID,
+    "DialCallSid": _SID,
+    "ParentCallSid": _SID,
+    "RecordingSid": _SID,
+    "CallStatus": _WORD,
+    "DialCallStatus": _WORD,
+    "RecordingStatus": _WORD,
+    "AnsweredBy": _WORD,
+    "CallDuration": _COUNT,
+    "Duration": _COUNT,
+    "DialCallDuration": _COUNT,
+    "RecordingDuration": _COUNT,
+    "MachineDetectionDuration": _COUNT,
+    "SequenceNumber": _COUNT,
+    "Confidence": _confidence,
+}
+QUERY_SHAPES: dict[str, Callable[[str], bool]] = {"turn": _COUNT}
+FORM = "application/x-www-form-urlencoded"
+
+
+@access_check
 async def signed_params(
     request: Request, context: ContextDep, telephony: TelephonyDep
 ) -> dict[str, str]:
-    """The request's form parameters, once its X-Twilio-Signature is verified (403 if not)."""
-    form = await request.form()
-    params: dict[str, str | list[str]] = {}
+    """The request's form parameters, once its X-Twilio-Signature is verified (403 if not).
+
+    The signature is checked against DUECALL_PUBLIC_BASE_URL plus the path and query, never
+    the Host or X-Forwarded-* headers. A body that is not a form gets 415; a signed request
+    with a parameter of the wrong shape gets 400.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("", FORM):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"Twilio webhooks are posted as {FORM}"
+        )
     repeated: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        repeated.setdefault(key, []).append(str(value))
-    params.update(repeated)
+    if content_type == FORM:
+        for key, value in (await request.form()).multi_items():
+            repeated.setdefault(key, []).append(str(value))
+    params: dict[str, str | list[str]] = dict(repeated)
     url = context.settings.public_base_url + request.url.path
     if request.url.query:
         url += "?" + request.url.query
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not telephony.signature_valid(url, params, signature):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid or missing X-Twilio-Signature")
-    return {key: values[-1] for key, values in repeated.items()}
+    single = {key: values[-1] for key, values in repeated.items()}
+    query = dict(request.query_params)
+    for given, shapes in ((single, PARAMETER_SHAPES), (query, QUERY_SHAPES)):
+        for name, valid in shapes.items():
+            if name in given and not valid(given[name]):
+                raise HTTPException(
+                    status.HTTP_400_BAD_REQUEST, f"{name}: not a value Twilio sends"
+                )
+    return single
 
 
 TwilioParams = Annotated[dict[str, str], Depends(signed_params)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from compliance.policy import Policy, load_policy
 from duecall.clock import Clock, clock_for
 from duecall.db import make_engine, make_sessionmaker
+from duecall.lifecycle import Drain
+from duecall.metrics import Metrics
 from duecall.settings import Settings
 
 
@@ -20,19 +22,23 @@ class AppContext:
     sessions: sessionmaker[Session]
     clock: Clock
     policy: Policy  # the compliance policy every call is checked against
+    metrics: Metrics = field(default_factory=Metrics)  # this process's, served at /metrics
+    drain: Drain = field(default_factory=Drain)  # shutting down: no new calls
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppContext:
         """Everything the settings describe; a bad policy file fails here, at start-up."""
         policy = load_policy(settings.policy)
         engine = make_engine(settings.database_url)
-        return cls(
+        context = cls(
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
             clock=clock or clock_for(settings.clock, settings.clock_rate),
             policy=policy,
         )
+        context.metrics.watch_dispositions(context.sessions)
+        return context
 
     def close(self) -> None:
         self.engine.dispose()

@@ -105,7 +105,12 @@ def is_sqlite(url_or_engine: str | Engine | Connection) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys, a busy timeout and write-safe BEGINs."""
+    """An engine for `url`; SQLite gets WAL, foreign keys, a busy timeout and write-safe BEGINs.
+
+    Statement parameters are kept out of error messages and SQL logs: they hold borrowers'
+    names and phone numbers, and an exception's text ends up in a log line.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True, **kwargs)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)

@@ -9,6 +9,7 @@ DuecallError
 │   └── UnreadableFile      an import file that cannot be read at all
 ├── ProviderError           a telephony or LLM vendor failed
 │   └── ProviderTimeout     it did not answer in time: the request may have taken effect
+├── ShuttingDown            this server is draining: it places no new calls
 └── SimulatorError          the Twilio stand-in refuses a request or a TwiML document (Twilio code)
 """
 
@@ -60,6 +61,10 @@ class ProviderTimeout(ProviderError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, retryable=True)
+
+
+class ShuttingDown(DuecallError):
+    """The server is shutting down (SIGTERM): it finishes live calls and starts no new ones."""
 
 
 class SimulatorError(DuecallError):

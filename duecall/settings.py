@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from duecall.errors import ConfigurationError
 
@@ -91,6 +93,38 @@ class Settings(BaseSettings):
         validation_alias="DUECALL_SESSION_SECRET",
         description="Signs the screens' login cookies; unset: a new one per process (dev only).",
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        validation_alias="DUECALL_LOG_FORMAT",
+        description="`json`: one JSON object per line (time, level, logger, message, ids).",
+    )
+    # DPDP Act 2023 s. 8(7): personal data is erased once its purpose is served; the lender
+    # sets how long recordings and transcripts serve QA, complaints and disputes.
+    retention_transcript_days: int = Field(
+        180,
+        gt=0,
+        le=36_500,
+        validation_alias="DUECALL_RETENTION_TRANSCRIPT_DAYS",
+        description="Transcripts of calls that started longer ago than this are purged nightly.",
+    )
+    retention_recording_days: int = Field(
+        180,
+        gt=0,
+        le=36_500,
+        validation_alias="DUECALL_RETENTION_RECORDING_DAYS",
+        description="Recordings (provider audio and links) older than this are purged nightly.",
+    )
+    drain_timeout: float = Field(
+        300.0,
+        ge=0,
+        validation_alias="DUECALL_DRAIN_TIMEOUT",
+        description="On SIGTERM, how long (s) to keep serving live calls before exiting.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        validation_alias="DUECALL_METRICS_TOKEN",
+        description="Bearer token that may read /metrics (admins' tokens may too).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -129,7 +163,9 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
-    @field_validator("admin_token", "twilio_auth_token", "openai_api_key", "session_secret")
+    @field_validator(
+        "admin_token", "twilio_auth_token", "openai_api_key", "session_secret", "metrics_token"
+    )
     @classmethod
     def _not_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
@@ -143,12 +179,33 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters")
         return value
 
-    @field_validator("admin_token")
+    @field_validator("admin_token", "metrics_token")
     @classmethod
-    def _admin_token_length(cls, value: SecretStr | None) -> SecretStr | None:
+    def _token_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters")
         return value
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log formatter to blank out wherever it appears."""
+        secrets = [
+            secret.get_secret_value()
+            for secret in (
+                self.admin_token,
+                self.twilio_auth_token,
+                self.openai_api_key,
+                self.session_secret,
+                self.metrics_token,
+            )
+            if secret is not None
+        ]
+        try:
+            password = make_url(self.database_url).password
+        except ArgumentError:  # not a URL: the engine refuses it before anything is logged
+            password = None
+        if password:
+            secrets.append(str(password))
+        return secrets
 
 
 def load_settings() -> Settings:

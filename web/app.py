@@ -16,7 +16,6 @@ from web import auth, caller, qa, team
 from web.session import (
     CsrfFailed,
     LoginRequired,
-    LoginThrottle,
     ScreenForbidden,
     middleware_options,
 )
@@ -40,7 +39,6 @@ def install(app: FastAPI, settings: Settings) -> None:
         )
     https = settings.public_base_url.startswith("https://")
     app.add_middleware(SessionMiddleware, **middleware_options(secret, https=https))
-    app.state.login_throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (auth.router, caller.router, qa.router, team.router):
         app.include_router(router)

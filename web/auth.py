@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
@@ -10,7 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from crm.models import Role, User
-from duecall.deps import ClockDep, SessionDep
+from duecall.db import reading
+from duecall.deps import ContextDep, client_address
+from duecall.logs import PersonName
 from web.models import ScreenCredential
 from web.passwords import verify_password
 from web.session import CsrfChecked, LoginThrottle, ScreenUser, close_session, open_session
@@ -36,11 +39,6 @@ def safe_next(value: str | None) -> str | None:
     return value
 
 
-def _throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.login_throttle
-    return throttle
-
-
 @router.get("/")
 def home(user: ScreenUser) -> RedirectResponse:
     return RedirectResponse(LANDING[user.role], status.HTTP_303_SEE_OTHER)
@@ -54,18 +52,18 @@ def login_page(request: Request, next: str | None = None) -> Response:
 @router.post("/login", dependencies=[CsrfChecked])
 def login(
     request: Request,
-    session: SessionDep,
-    clock: ClockDep,
+    context: ContextDep,
+    throttle: LoginThrottle,
     name: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    now = clock.now()
-    key = (name.strip().lower(), request.client.host if request.client else "")
-    throttle = _throttle(request)
-    until = throttle.locked_until(key, now)
+    now = context.clock.now()
+    key = f"{name.strip().lower()}\x1f{client_address(request)}"
+    # Counted before the password is checked, so replicas cannot let more guesses through.
+    until = throttle.attempt(key, now)
     if until is not None:
-        minutes = max(1, round((until - now).total_seconds() / 60))
+        minutes = max(1, math.ceil((until - now).total_seconds() / 60))
         return render(
             request,
             "login.html",
@@ -75,14 +73,14 @@ def login(
             name=name,
             error=f"Too many failed logins. Try again in {minutes} minutes.",
         )
-    row = session.execute(
-        select(User.id, User.role, ScreenCredential.password_hash)
-        .join(ScreenCredential, ScreenCredential.user_id == User.id)
-        .where(User.name == name.strip(), User.disabled_at.is_(None))
-    ).first()
+    with reading(context.engine) as conn:
+        row = conn.execute(
+            select(User.id, User.role, ScreenCredential.password_hash)
+            .join(ScreenCredential, ScreenCredential.user_id == User.id)
+            .where(User.name == name.strip(), User.disabled_at.is_(None))
+        ).first()
     if row is None or not verify_password(password, row.password_hash):
-        throttle.failed(key, now)
-        log.info("failed screen login for user %r", name.strip()[:100])
+        log.info("failed screen login for %s", PersonName(name.strip()[:100]))
         return render(
             request,
             "login.html",
@@ -94,7 +92,7 @@ def login(
         )
     throttle.succeeded(key)
     open_session(request, user_id=row.id, password_hash=row.password_hash)
-    target = safe_next(next) or LANDING[row.role]
+    target = safe_next(next) or LANDING[Role(row.role)]
     return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
 
 

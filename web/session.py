@@ -15,19 +15,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from crm.models import Role, User
+from duecall import throttle
+from duecall.access import access_check
 from duecall.auth import Principal
 from duecall.db import reading
-from duecall.deps import ContextDep, RoleCheck, SessionDep, SettingsDep, get_principal
+from duecall.deps import BearerDep, ContextDep, RoleCheck, SessionDep, get_principal
+from duecall.throttle import Throttle
 from web.models import ScreenCredential
 
 SESSION_COOKIE = "duecall_session"
@@ -117,6 +118,7 @@ def current_screen_user(request: Request, context: ContextDep) -> Principal:
     return Principal(name=row.name, role=Role(row.role), agent_id=row.agent_id)
 
 
+@access_check
 class ScreenRoleCheck:
     """Dependency: the logged-in user when their role is one of `roles`, else ScreenForbidden."""
 
@@ -161,42 +163,29 @@ FAILURE_WINDOW = timedelta(minutes=15)
 
 
 def locked_until(
-    failures: list[datetime] | deque[datetime],
+    failures: Sequence[datetime],
     now: datetime,
     *,
     limit: int = MAX_FAILURES,
     window: timedelta = FAILURE_WINDOW,
 ) -> datetime | None:
     """When logins may be tried again after `failures` (oldest first), or None if they may now."""
-    recent = [at for at in failures if at > now - window]
-    if len(recent) < limit:
-        return None
-    return recent[-limit] + window
+    return throttle.locked_until(failures, now, limit=limit, window=window)
 
 
-@dataclass
-class LoginThrottle:
-    """Failed logins per (name, client address) in this process, to slow password guessing."""
-
-    failures: dict[tuple[str, str], deque[datetime]] = field(default_factory=dict)
-
-    def locked_until(self, key: tuple[str, str], now: datetime) -> datetime | None:
-        return locked_until(self.failures.get(key, deque()), now)
-
-    def failed(self, key: tuple[str, str], now: datetime) -> None:
-        failures = self.failures.setdefault(key, deque(maxlen=MAX_FAILURES))
-        failures.append(now)
-        if len(self.failures) > 10_000:  # bounded: forget keys whose failures have all aged out
-            for stale in [k for k, v in self.failures.items() if v[-1] <= now - FAILURE_WINDOW]:
-                del self.failures[stale]
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        self.failures.pop(key, None)
+def login_throttle_for(engine: Engine) -> Throttle:
+    """Login attempts per (name, client address), shared by every replica through the store."""
+    return Throttle(engine, "login", MAX_FAILURES, FAILURE_WINDOW)
 
 
-_bearer = HTTPBearer(auto_error=False)
+def login_throttle(context: ContextDep) -> Throttle:
+    return login_throttle_for(context.engine)
 
 
+LoginThrottle = Annotated[Throttle, Depends(login_throttle)]
+
+
+@access_check
 class PageOrToken:
     """A page people open logged in and scripts fetch with a bearer token; the same roles."""
 
@@ -209,9 +198,8 @@ class PageOrToken:
         request: Request,
         context: ContextDep,
         session: SessionDep,
-        settings: SettingsDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: BearerDep,
     ) -> Principal:
         if credentials is not None:
-            return self._token(get_principal(session, settings, credentials))
+            return self._token(get_principal(request, context, session, credentials))
         return self._screen(current_screen_user(request, context))

@@ -11,6 +11,8 @@ from crm.phones import ParsedPhone, parse_phone
 
 _AMOUNT = re.compile(r"(\d+)(?:\.(\d{1,2}))?")
 _INTEGER = re.compile(r"\d+")
+# A lakh crore: more than any loan; a bigger figure is a typo (and would not fit the column).
+MAX_RUPEES = 10**12
 
 
 class RowError(ValueError):
@@ -52,6 +54,8 @@ def paise(
             "at most 2 decimals, no thousands separators)"
         )
     rupees, fraction = match.groups()
+    if int(rupees) > MAX_RUPEES:
+        raise RowError(f"{name}: {value} is more than {MAX_RUPEES} rupees")
     amount = int(rupees) * 100 + int((fraction or "0").ljust(2, "0"))
     if positive and amount == 0:
         raise RowError(f"{name}: must be more than zero")
@@ -101,7 +105,10 @@ def instant(
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:30 is before the year 1 in UTC
+        raise RowError(f"{name}: {value!r} is out of range") from None
 
 
 def day_or_instant(

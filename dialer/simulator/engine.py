@@ -162,6 +162,10 @@ class Simulator:
             status=404,
         )
 
+    def delete_recording(self, recording_sid: str) -> None:
+        """Deletes a recording as Twilio does: its resource and media are gone (404 after)."""
+        self.recording_call(recording_sid).recording = None
+
     def register(self, entries: list[DirectoryEntry]) -> None:
         for entry in entries:
             self.directory[entry.number] = entry

@@ -171,3 +171,10 @@ async def fetch_recording(name: str, sim: AuthedSimulator) -> Response:
     raise SimulatorError(
         NOT_FOUND, f"The requested resource Recordings/{name} was not found", status=404
     )
+
+
+@router.delete("/Recordings/{name}", status_code=204)
+async def delete_recording(name: str, sim: AuthedSimulator) -> Response:
+    """Delete a recording (`RE….json` or `RE…`), as `client.recordings(sid).delete()` does."""
+    sim.delete_recording(name.partition(".")[0])
+    return Response(status_code=204)

@@ -33,6 +33,7 @@ def test_amounts(raw: str, paise: int | None) -> None:
         ("five", "is not an amount"),
         ("1e5", "is not an amount"),
         ("₹500", "is not an amount"),
+        ("99999999999999999999", "is more than 1000000000000 rupees"),
     ],
 )
 def test_bad_amounts_name_the_field(raw: str, reason: str) -> None:
@@ -128,3 +129,9 @@ def test_phones(raw: str, number: str, valid: bool) -> None:
 def test_unparseable_phones(raw: str) -> None:
     with pytest.raises(f.RowError, match=r"phone: .* is not a phone number"):
         f.phone({"phone": raw}, "phone")
+
+
+@pytest.mark.parametrize("raw", ["0001-01-01T00:00+05:30", "9999-12-31T23:59-05:00"])
+def test_instants_beyond_the_calendar_are_refused(raw: str) -> None:
+    with pytest.raises(f.RowError, match=r"^started_at: .* is out of range"):
+        f.instant({"started_at": raw}, "started_at", IST)

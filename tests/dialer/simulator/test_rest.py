@@ -172,3 +172,19 @@ def test_recordings_are_served_as_json_wav_and_mp3_behind_basic_auth(sim: Harnes
         base.replace(recording_sid, "RE" + "0" * 32) + ".wav", auth=(ACCOUNT_SID, AUTH_TOKEN)
     )
     assert missing.status_code == 404
+
+
+def test_the_adapter_deletes_recordings_like_twilio(sim: Harness) -> None:
+    from dialer.telephony import TwilioTelephony
+
+    sid = sim.place(sim.register(new_number(), persona="payer"), SAY, record=True)
+    recording_sid = sim.wait(sid)["recording_sid"]
+    telephony = TwilioTelephony(
+        account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, from_number=CALLER_ID,
+        api_base_url=sim.base_url,
+    )  # fmt: skip
+    telephony.delete_recording(recording_sid)
+    base = f"{sim.base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{recording_sid}"
+    assert httpx.get(base + ".wav", auth=(ACCOUNT_SID, AUTH_TOKEN)).status_code == 404
+    assert httpx.delete(base + ".json").status_code == 401
+    telephony.delete_recording(recording_sid)  # already gone: nothing to do
