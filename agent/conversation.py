@@ -19,7 +19,7 @@ import enum
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from agent.script import Script, script
@@ -179,6 +179,14 @@ class State:
                 "date": None if data.get("date") is None else date.fromisoformat(data["date"]),
             }
         )
+
+
+class Responder(Protocol):
+    """What answers a borrower turn: `respond` (the script), or a reply prepared by the LLM."""
+
+    def __call__(
+        self, state: State, facts: CallFacts, said: Said, *, now: datetime
+    ) -> tuple[State, Reply]: ...
 
 
 def open_call(facts: CallFacts) -> tuple[State, Reply]:
@@ -638,6 +646,11 @@ def _question_for(step: Step, state: State, facts: CallFacts, key: str | None = 
     if step is Step.CALLBACK_TIME:
         return lines.line("ask_callback_time_human" if state.for_a_person else "ask_callback_time")
     return state.question
+
+
+def disclosure(facts: CallFacts) -> str:
+    """The line that first tells the borrower about the debt (after verification)."""
+    return _disclosure(script(facts.language), facts)
 
 
 def _disclosure(lines: Script, facts: CallFacts) -> str:

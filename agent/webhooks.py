@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from agent.conversation import Said
+from agent.llm.responder import prepare
 from agent.service import Turn, hang_up, leave_voicemail, take_turn
 from dialer.webhooks import TwilioParams
 from duecall.deps import ContextDep
@@ -28,16 +29,14 @@ def voice(
         confidence=float(confidence) if confidence else None,
         digits=params.get("Digits") or None,
     )
-    twiml = take_turn(
-        context,
-        Turn(
-            call_id=call_id,
-            provider_call_sid=params.get("CallSid", ""),
-            number=turn,
-            said=said,
-            answered_by=params.get("AnsweredBy"),
-        ),
+    this_turn = Turn(
+        call_id=call_id,
+        provider_call_sid=params.get("CallSid", ""),
+        number=turn,
+        said=said,
+        answered_by=params.get("AnsweredBy"),
     )
+    twiml = take_turn(context, this_turn, responder=prepare(context, this_turn))
     return Response(twiml, media_type=TWIML)
 
 

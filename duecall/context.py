@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +13,9 @@ from duecall.clock import Clock, clock_for
 from duecall.db import make_engine, make_sessionmaker
 from duecall.settings import Settings
 
+if TYPE_CHECKING:
+    from agent.llm.model import LanguageModel
+
 
 @dataclass
 class AppContext:
@@ -20,6 +24,7 @@ class AppContext:
     sessions: sessionmaker[Session]
     clock: Clock
     policy: Policy  # the compliance policy every call is checked against
+    llm: LanguageModel | None = None  # DUECALL_AGENT_MODE=llm: set by the server (server.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppContext:

@@ -12,7 +12,7 @@ completion, `ProviderError` for everything else.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -80,7 +80,7 @@ class LanguageModel(Protocol):
 
     async def complete(self, request: Request) -> Completion: ...
 
-    def stream(self, request: Request) -> AsyncIterator[Delta | Completion]:
+    def stream(self, request: Request) -> AsyncGenerator[Delta | Completion, None]:
         """Text as it is generated, then one `Completion` with the whole of it (tool calls,
         usage). Close the iterator (`contextlib.aclosing`) to abandon the answer."""
         ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
 import openai
@@ -26,6 +26,11 @@ from duecall.settings import Settings
 KEYLESS = "no-key-needed"
 # The agent bounds every call by its turn budget; this only stops a request nobody waits for.
 SDK_TIMEOUT_S = 30.0
+
+
+def model_for(settings: Settings) -> OpenAIModel | None:
+    """The LLM the settings ask for: none in scripted mode."""
+    return OpenAIModel.from_settings(settings) if settings.agent_mode == "llm" else None
 
 
 class OpenAIModel:
@@ -101,7 +106,7 @@ class OpenAIModel:
         except (AttributeError, TypeError, ValueError) as exc:
             raise ProviderMalformed(f"the LLM endpoint's answer is malformed: {exc}") from None
 
-    async def stream(self, request: Request) -> AsyncIterator[Delta | Completion]:
+    async def stream(self, request: Request) -> AsyncGenerator[Delta | Completion, None]:
         text: list[str] = []
         calls: dict[int, list[str]] = {}  # index -> [name, arguments so far]
         usage: Usage | None = None

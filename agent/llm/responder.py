@@ -1,0 +1,75 @@
+"""LLM mode on the webhook path: the turn's reply is worked out before the store is locked.
+
+The model may take the whole turn budget, so it is asked outside the turn's transaction (which
+on SQLite holds the database's one write lock). `prepare` reads the call, plans the turn, asks
+the model (on the server's event loop, from the webhook's worker thread) and returns a
+responder for `agent.service.take_turn`: it answers with the prepared reply when the turn still
+starts from the state that was read, and with the scripted agent otherwise (a retried webhook,
+a turn that raced another).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+
+import anyio.from_thread
+
+from agent.conversation import AFTER_RIGHT_PARTY, CallFacts, Reply, Said, State, Then, respond
+from agent.llm.model import LanguageModel
+from agent.llm.store import load_turn, record_llm_turn, relay_failed
+from agent.llm.turns import Answer, answer, plan
+from agent.service import Turn
+from crm.models import Call
+from duecall.context import AppContext
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A reply worked out for the turn that starts from `state` with `said`."""
+
+    state: State
+    said: Said
+    answer: Answer
+
+    def __call__(
+        self, state: State, facts: CallFacts, said: Said, *, now: datetime
+    ) -> tuple[State, Reply]:
+        if state == self.state and said == self.said:
+            return self.answer.state, self.answer.reply
+        return respond(state, facts, said, now=now)
+
+
+def prepare(context: AppContext, turn: Turn) -> Prepared | None:
+    """The LLM's part of a webhook turn; None when the scripted agent answers alone (scripted
+    mode, the answer, a turn that is not the call's next). Runs in a worker thread."""
+    model: LanguageModel | None = context.llm
+    if model is None or turn.number == 0:
+        return None
+    now = context.clock.now()
+    turn_input = load_turn(context, turn.call_id, turn.said, now)
+    if turn_input is None or turn_input.turn != turn.number:
+        return None
+    planned = plan(turn_input)
+    settings = context.settings
+    answered = anyio.from_thread.run(
+        partial(
+            answer, turn_input, planned, model, budget_s=settings.llm_budget_s,
+            max_tokens=settings.llm_max_tokens,
+        )
+    )  # fmt: skip
+    if answered.record is not None:
+        record_llm_turn(context, turn.call_id, turn.number, answered.record, now)
+    if settings.llm_transport == "relay" and _may_stream(context, answered, turn.call_id):
+        # From here on the conversation streams: the reply is the session's welcome line.
+        answered = replace(answered, reply=replace(answered.reply, then=Then.RELAY))
+    return Prepared(turn_input.state, turn.said, answered)
+
+
+def _may_stream(context: AppContext, answered: Answer, call_id: str) -> bool:
+    if answered.reply.then is not Then.LISTEN or answered.state.step not in AFTER_RIGHT_PARTY:
+        return False
+    with context.sessions() as session:
+        call = session.get(Call, call_id)
+        return call is not None and not relay_failed(session, call)
