@@ -231,7 +231,8 @@ def _form(text: str, allowed: Allowed) -> Iterable[Violation]:
     if odd is not None:
         yield Violation(Rule.FORMAT, f"“{odd.group()}” is not speech")
     devanagari, latin = len(_DEVANAGARI.findall(text)), len(_LATIN.findall(text))
-    if allowed.language == "hi" and devanagari < latin:
+    # Names, the lender and "UPI" stay in Latin letters in Hindi: most of it must not.
+    if allowed.language == "hi" and devanagari * 3 < latin:
         yield Violation(Rule.LANGUAGE, "not in Hindi (Devanagari)")
     if allowed.language == "en" and devanagari > 0:
         yield Violation(Rule.LANGUAGE, "not in English")

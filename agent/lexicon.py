@@ -533,7 +533,8 @@ COLLECTOR_THREATS = (
 INTIMIDATION = (
     "you will regret", "regret it", "consequences", "teach you", "last warning", "or else",
     "come to your house|home|office|workplace", "visit your house|home|office|workplace",
-    "recovery agents|team|men will", "our people will", "we know where you",
+    "recovery agent|agents|team|men", "send someone|people|agents|men", "our people will",
+    "we know where you",
     "seize", "repossess", "attach your", "blacklist", "blacklisted", "you will suffer",
     "anjaam", "sabak", "dekh lena", "bhugatna", "gunde", "uthwa", "ghar pe aa|aayenge",
     "अंजाम", "सबक", "भुगतना", "देख लेना", "घर पर आ",

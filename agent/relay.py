@@ -88,6 +88,7 @@ class RelaySession:
         self.speaking: asyncio.Task[Answer] | None = None
         self.heard: str | None = None  # set by an interrupt while a reply streams
         self.sent: list[str] = []
+        self.closed = False  # the socket is gone
 
     async def run(self) -> None:
         try:
@@ -172,7 +173,16 @@ class RelaySession:
 
     async def _send(self, token: str) -> None:
         self.sent.append(token)
-        await self.websocket.send_json(streaming.text(token, last=False))
+        await self._deliver(streaming.text(token, last=False))
+
+    async def _deliver(self, message: dict[str, object]) -> None:
+        """Send to Twilio; once the socket is gone, the turn still finishes and is stored."""
+        if self.closed:
+            return
+        try:
+            await self.websocket.send_json(message)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.closed = True
 
     async def _turn(self, said: Said) -> None:
         context = self.context
@@ -201,12 +211,14 @@ class RelaySession:
         finally:
             self.speaking = None
         answered = self._as_heard(answered)
-        if answered.reply.then is Then.LISTEN:
-            await self.websocket.send_json(streaming.text("", last=True))
+        # Stored before the reply is marked complete: once Twilio (or anyone) sees `last` or
+        # `end`, the turn is in the store.
         await anyio.to_thread.run_sync(partial(self._store, turn_input, answered, now))
         self.step = answered.state.step
-        if answered.reply.then is not Then.LISTEN:
-            await self.websocket.send_json(streaming.end(turn_input.turn))
+        if answered.reply.then is Then.LISTEN:
+            await self._deliver(streaming.text("", last=True))
+        else:
+            await self._deliver(streaming.end(turn_input.turn))
 
     def _cut_short(
         self, turn_input: TurnInput, state: State, reply: Reply, task: str | None
@@ -241,14 +253,13 @@ class RelaySession:
             record_llm_turn(self.context, self.call_id, turn_input.turn, answered.record, now)
 
     async def _stop(self) -> None:
-        """The session is over: nothing of it keeps running."""
-        for task in (self.speaking, self.turn_task):
-            if task is not None and not task.done():
-                task.cancel()
-        for task in (self.speaking, self.turn_task):
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                    await task
+        """The session is over: a reply still streaming stops; the turn in hand is stored."""
+        self.closed = True
+        if self.speaking is not None and not self.speaking.done():
+            self.speaking.cancel()
+        if self.turn_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self.turn_task)
 
 
 @router.post("/relay/{call_id}/ended")

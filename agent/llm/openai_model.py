@@ -36,10 +36,18 @@ def model_for(settings: Settings) -> OpenAIModel | None:
 class OpenAIModel:
     """`LanguageModel` over the `openai` SDK; the SDK client is made on first use."""
 
-    def __init__(self, *, model: str, api_key: str | None, base_url: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str | None,
+        base_url: str | None,
+        sdk_timeout_s: float = SDK_TIMEOUT_S,
+    ) -> None:
         self.name = model
         self._api_key = api_key or KEYLESS
         self._base_url = base_url
+        self._sdk_timeout_s = sdk_timeout_s
         self._client: AsyncOpenAI | None = None
 
     @classmethod
@@ -57,7 +65,10 @@ class OpenAIModel:
     def _sdk(self) -> AsyncOpenAI:
         if self._client is None:
             self._client = AsyncOpenAI(
-                api_key=self._api_key, base_url=self._base_url, max_retries=0, timeout=SDK_TIMEOUT_S
+                api_key=self._api_key,
+                base_url=self._base_url,
+                max_retries=0,
+                timeout=self._sdk_timeout_s,
             )
         return self._client
 
