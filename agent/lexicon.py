@@ -362,6 +362,8 @@ ALREADY_PAID = (
     "settle kar diya",
     "settle ho gaya", "settled", "foreclosed", "noc mil", "भर दिया|दिए|दी", "जमा कर दिया|दिए|दी",
     "जमा हो गया", "दे दिया|दिए|दी", "पेमेंट हो गया", "पेमेंट कर दिया", "भेज दिया", "चुका दिया",
+    "भुगतान कर दिया|दी|दिए|चुका|चुकी", "भुगतान हो गया|गई|चुका|चुकी",
+    "bhugtan kar diya|di|diye|chuka|chuki", "bhugtan ho gaya|gayi|chuka",
 )  # fmt: skip
 COMMITMENT = (
     "will pay", "will definitely|surely pay", "will try to pay", "i will", "i shall", "shall pay",

@@ -1,15 +1,14 @@
-"""What the LLM-assisted agent stores: each LLM turn's cost and fate, and after-call summaries."""
+"""What the LLM-assisted agent stores: each use of the LLM, its cost and what became of it."""
 
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from duecall.db import Base, Money, UTCDateTime
+from duecall.db import Base, UTCDateTime
 
 
 class LlmOutcome(enum.StrEnum):
@@ -59,26 +58,3 @@ class LlmTurn(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_llm_turns_outcome_at", "outcome", "at"),)
-
-
-class CallSummary(Base):
-    """An after-call summary with a proposed disposition, until a tele-caller confirms or
-    corrects it (`decision`)."""
-
-    __tablename__ = "call_summaries"
-
-    call_id: Mapped[str] = mapped_column(
-        ForeignKey("calls.call_id", ondelete="CASCADE"), primary_key=True
-    )
-    summary: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(8))  # llm | rules
-    disposition: Mapped[str] = mapped_column(ForeignKey("dispositions.code"))
-    ptp_amount: Mapped[Decimal | None] = mapped_column(Money)
-    ptp_date: Mapped[date | None] = mapped_column(Date)
-    callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    decision: Mapped[str | None] = mapped_column(String(12))  # confirmed | corrected
-    decided_disposition: Mapped[str | None] = mapped_column(ForeignKey("dispositions.code"))
-    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

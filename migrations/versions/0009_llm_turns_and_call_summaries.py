@@ -32,15 +32,11 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("decision", sa.String(length=12), nullable=True),
         sa.Column("decided_disposition", sa.String(length=16), nullable=True),
-        sa.Column("decided_by", sa.Integer(), nullable=True),
+        sa.Column("decided_by", sa.String(length=100), nullable=True),
         sa.Column("decided_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["call_id"], ["calls.call_id"], name=op.f("fk_call_summaries_call_id_calls"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["decided_by"], ["users.id"], name=op.f("fk_call_summaries_decided_by_users"),
-            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["decided_disposition"], ["dispositions.code"],

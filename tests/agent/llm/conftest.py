@@ -1,6 +1,6 @@
-"""LLM mode under test: the app talks to the OpenAI-compatible stand-in over HTTP (one server
-for the session, its script and record cleared for every test); calls are driven through the
-real webhooks, signed as Twilio signs them."""
+"""LLM mode under test: the app talks to the OpenAI-compatible stand-in over HTTP (the
+`standin` fixture, tests/conftest.py); calls are driven through the real webhooks, signed as
+Twilio signs them."""
 
 from __future__ import annotations
 
@@ -17,21 +17,6 @@ from tests.agent.test_voice import RecordingTelephony
 from tests.conftest import ADMIN_TOKEN, NOW, Database
 
 MODEL = "standin-model"
-
-
-@pytest.fixture(scope="session")
-def standin_server() -> Iterator[tuple[StandIn, str]]:
-    standin = StandIn()
-    with standin.serve() as url:
-        yield standin, url
-
-
-@pytest.fixture
-def standin(standin_server: tuple[StandIn, str]) -> Iterator[StandIn]:
-    server, _url = standin_server
-    server.clear()
-    yield server
-    server.clear()
 
 
 def llm_settings(db: Database, url: str, **overrides: str) -> Settings:
