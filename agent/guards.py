@@ -324,6 +324,9 @@ def _vocabulary() -> _Vocabulary:
 
 
 _WORD = re.compile(r"\S+")
+# Words that begin banned phrases ("your family will be told") but say nothing alone: they go at
+# once, and what would follow them waits.
+_INNOCENT_LEADS = frozenset({"your", "you", "my", "i", "we", "our", "the", "a", "to", "no"})
 _EDGE_PUNCTUATION = ",.;:!?\"'()।॥-–—"
 
 
@@ -372,7 +375,7 @@ def hold_from(text: str) -> int:
         if (
             any(ch.isdigit() for ch in word)
             or "₹" in word
-            or partial in vocabulary.banned
+            or (partial in vocabulary.banned and partial not in _INNOCENT_LEADS)
             or partial in vocabulary.core
         ):
             hold = start
@@ -395,7 +398,10 @@ def hold_from(text: str) -> int:
     keys = [_word_key(word) for _, word in done[-4:]]
     for n in range(len(keys), 0, -1):
         if tuple(keys[-n:]) in vocabulary.prefixes:
-            hold = min(hold, done[-n][0])
+            if keys[-n] not in _INNOCENT_LEADS:
+                hold = min(hold, done[-n][0])
+            elif n > 1:
+                hold = min(hold, done[-n + 1][0])
             break
     return hold
 

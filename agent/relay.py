@@ -37,7 +37,6 @@ from agent.llm.store import (
     conversation_state,
     heard_until,
     load_turn,
-    record_llm_turn,
     stored_twiml,
 )
 from agent.llm.turns import Answer, LlmRecord, TurnInput, plan, stream_answer
@@ -242,15 +241,16 @@ class RelaySession:
         return answered
 
     def _store(self, turn_input: TurnInput, answered: Answer, now: datetime) -> None:
-        responder = Prepared(turn_input.state, turn_input.said, answered)
         assert self.call_sid is not None
+        prepared = Prepared(
+            turn_input.state, turn_input.said, answered, self.call_id, turn_input.turn, now
+        )
         take_turn(
             self.context,
             Turn(self.call_id, self.call_sid, turn_input.turn, turn_input.said),
-            responder=responder,
+            responder=prepared,
+            also=prepared.keep,
         )
-        if answered.record is not None:
-            record_llm_turn(self.context, self.call_id, turn_input.turn, answered.record, now)
 
     async def _stop(self) -> None:
         """The session is over: a reply still streaming stops; the turn in hand is stored."""

@@ -10,6 +10,7 @@ twice. The call's row is locked for the turn, so a retry racing the original wai
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -60,10 +61,17 @@ class Turn:
     answered_by: str | None = None
 
 
-def take_turn(context: AppContext, turn: Turn, responder: Responder | None = None) -> str:
+def take_turn(
+    context: AppContext,
+    turn: Turn,
+    responder: Responder | None = None,
+    also: Callable[[Session], None] | None = None,
+) -> str:
     """The TwiML for `turn`, applying it once; a replayed turn gets the same TwiML again.
 
     `responder` computes the borrower turn's reply (LLM mode prepares one); default the script.
+    `also` stores what else the turn produced (LLM mode: its use of the model), in the same
+    transaction, when the turn is applied.
     """
     now = context.clock.now()
     with transaction(context.sessions) as session:
@@ -94,6 +102,8 @@ def take_turn(context: AppContext, turn: Turn, responder: Responder | None = Non
                 response=twiml,
             )
         )
+        if also is not None:
+            also(session)
         return twiml
 
 

@@ -36,7 +36,10 @@ def voice(
         said=said,
         answered_by=params.get("AnsweredBy"),
     )
-    twiml = take_turn(context, this_turn, responder=prepare(context, this_turn))
+    prepared = prepare(context, this_turn)
+    twiml = take_turn(
+        context, this_turn, responder=prepared, also=prepared.keep if prepared else None
+    )
     return Response(twiml, media_type=TWIML)
 
 

@@ -15,10 +15,11 @@ from datetime import datetime
 from functools import partial
 
 import anyio.from_thread
+from sqlalchemy.orm import Session
 
 from agent.conversation import AFTER_RIGHT_PARTY, CallFacts, Reply, Said, State, Then, respond
 from agent.llm.model import LanguageModel
-from agent.llm.store import load_turn, record_llm_turn, relay_failed
+from agent.llm.store import llm_turn_row, load_turn, relay_failed
 from agent.llm.turns import Answer, answer, plan
 from agent.service import Turn
 from crm.models import Call
@@ -27,11 +28,15 @@ from duecall.context import AppContext
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A reply worked out for the turn that starts from `state` with `said`."""
+    """A reply worked out for the turn that starts from `state` with `said`, and the use of the
+    model that went into it (stored with the turn: `keep`)."""
 
     state: State
     said: Said
     answer: Answer
+    call_id: str = ""
+    turn: int = 0
+    at: datetime | None = None
 
     def __call__(
         self, state: State, facts: CallFacts, said: Said, *, now: datetime
@@ -39,6 +44,10 @@ class Prepared:
         if state == self.state and said == self.said:
             return self.answer.state, self.answer.reply
         return respond(state, facts, said, now=now)
+
+    def keep(self, session: Session) -> None:
+        if self.answer.record is not None and self.at is not None:
+            session.add(llm_turn_row(self.call_id, self.turn, self.answer.record, self.at))
 
 
 def prepare(context: AppContext, turn: Turn) -> Prepared | None:
@@ -48,23 +57,24 @@ def prepare(context: AppContext, turn: Turn) -> Prepared | None:
     if model is None or turn.number == 0:
         return None
     now = context.clock.now()
-    turn_input = load_turn(context, turn.call_id, turn.said, now)
+    settings = context.settings
+    relay = settings.llm_transport == "relay"
+    # With a webhook per turn the model has nothing to do before verification; with the relay
+    # the verification turn is the one that hands the call over.
+    turn_input = load_turn(context, turn.call_id, turn.said, now, before_rpc=relay)
     if turn_input is None or turn_input.turn != turn.number:
         return None
     planned = plan(turn_input)
-    settings = context.settings
     answered = anyio.from_thread.run(
         partial(
             answer, turn_input, planned, model, budget_s=settings.llm_budget_s,
             max_tokens=settings.llm_max_tokens,
         )
     )  # fmt: skip
-    if answered.record is not None:
-        record_llm_turn(context, turn.call_id, turn.number, answered.record, now)
-    if settings.llm_transport == "relay" and _may_stream(context, answered, turn.call_id):
+    if relay and _may_stream(context, answered, turn.call_id):
         # From here on the conversation streams: the reply is the session's welcome line.
         answered = replace(answered, reply=replace(answered.reply, then=Then.RELAY))
-    return Prepared(turn_input.state, turn.said, answered)
+    return Prepared(turn_input.state, turn.said, answered, turn.call_id, turn.number, now)
 
 
 def _may_stream(context: AppContext, answered: Answer, call_id: str) -> bool:

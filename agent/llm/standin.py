@@ -3,8 +3,9 @@
 The LLM's counterpart of the Twilio simulator (`dialer/simulator`): the agent talks to it through
 the real adapter and the `openai` SDK, as to any endpoint named by `OPENAI_BASE_URL`, and cannot
 tell the difference. Each request takes the next queued `Answer`, or, when none is queued, what
-`default` makes of the request (by default `follow_the_agent`: the line the agent proposed). An
-answer is a reply, tool calls, streamed chunks with delays, an HTTP error, a stall or garbage.
+`default` makes of the request (by default `follow_the_agent`: the line the agent proposed, or
+its question again). An answer is a reply, tool calls, streamed chunks with delays, an HTTP
+error, a stall or garbage.
 Every request is kept in `exchanges` with its timings (`time.perf_counter()`, which on Linux is
 the system-wide monotonic clock, so other processes on the machine can compare against it).
 
@@ -96,8 +97,8 @@ class Exchange:
         return "\n".join(str(m.get("content", "")) for m in self.messages)
 
 
-def agent_line(body: JsonObject) -> str | None:
-    """The line the agent proposed in its last user message (`agent_line`), if any."""
+def turn_field(body: JsonObject, field: str) -> str | None:
+    """A field of the agent's last user message (a JSON object: `agent_line`, `question`...)."""
     for message in reversed(body.get("messages", [])):
         if message.get("role") != "user":
             continue
@@ -105,14 +106,15 @@ def agent_line(body: JsonObject) -> str | None:
             data = json.loads(message.get("content", ""))
         except (TypeError, ValueError):
             return None
-        line = data.get("agent_line") if isinstance(data, dict) else None
-        return line if isinstance(line, str) else None
+        value = data.get(field) if isinstance(data, dict) else None
+        return value if isinstance(value, str) else None
     return None
 
 
 def follow_the_agent(body: JsonObject) -> Answer:
-    """A well-behaved model: it says the line the agent proposed, or asks to hear it again."""
-    return Answer(text=agent_line(body) or "Sorry, could you say that again?")
+    """A well-behaved model: it says the line the agent proposed, or asks its question again."""
+    line = turn_field(body, "agent_line") or turn_field(body, "question")
+    return Answer(text=line or "Sorry, could you say that again?")
 
 
 class StandIn:
@@ -160,6 +162,20 @@ def estimate_tokens(value: object) -> int:
 
 def create_app(standin: StandIn) -> FastAPI:
     app = FastAPI(title="OpenAI-compatible stand-in", docs_url=None, redoc_url=None)
+
+    @app.get("/_standin/exchanges")
+    def exchanges() -> list[JsonObject]:
+        """The requests seen, with their timings: for a benchmark in another process."""
+        return [
+            {"body": e.body, "started": e.started, "first_byte": e.first_byte,
+             "finished": e.finished, "chunk_times": e.chunk_times}
+            for e in list(standin.exchanges)
+        ]  # fmt: skip
+
+    @app.post("/_standin/clear", status_code=204)
+    def clear() -> Response:
+        standin.clear()
+        return Response(status_code=204)
 
     @app.get("/v1/models")
     def models() -> JsonObject:
@@ -293,8 +309,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m agent.llm.standin")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--model-ms", type=float, default=0, help="wait before answering")
+    parser.add_argument("--token-ms", type=float, default=0, help="between streamed words")
     args = parser.parse_args()
-    uvicorn.run(StandIn().app, host=args.host, port=args.port)
+
+    def answer(body: JsonObject) -> Answer:
+        said = follow_the_agent(body)
+        return Answer(
+            text=said.text, delay_s=args.model_ms / 1000, chunk_delay_s=args.token_ms / 1000
+        )
+
+    uvicorn.run(
+        StandIn(default=answer).app, host=args.host, port=args.port, log_level="warning",
+        access_log=False,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agent.conversation import Said, State, Step, disclosure, interrupted
+from agent.conversation import AFTER_RIGHT_PARTY, Said, State, Step, disclosure, interrupted
 from agent.llm.turns import LlmRecord, TurnInput
 from agent.models import FALLBACKS, LlmTurn
 from agent.service import call_facts
@@ -29,15 +29,20 @@ def conversation_state(call: Call) -> State | None:
     return State.from_json(call.conversation["state"])
 
 
-def load_turn(context: AppContext, call_id: str, said: Said, now: datetime) -> TurnInput | None:
+def load_turn(
+    context: AppContext, call_id: str, said: Said, now: datetime, *, before_rpc: bool = True
+) -> TurnInput | None:
     """The borrower's next turn on `call_id` as the LLM turn needs it; None when the call is not
-    in a conversation (unknown, over, or not yet answered)."""
+    in a conversation (unknown, over, or not yet answered), or, unless `before_rpc`, when the
+    borrower has not passed verification yet (the model has nothing to do then)."""
     with context.sessions() as session:
         call = session.get(Call, call_id)
         if call is None or call.status in TERMINAL:
             return None
         state = conversation_state(call)
         if state is None or state.step is Step.ENDED:
+            return None
+        if not before_rpc and state.step not in AFTER_RIGHT_PARTY:
             return None
         facts = call_facts(session, call, context)
         turns = session.execute(
@@ -66,26 +71,27 @@ def since_disclosure(turns: list[tuple[str, str]], line: str) -> tuple[tuple[str
     return ()
 
 
-def record_llm_turn(
-    context: AppContext, call_id: str, turn: int, record: LlmRecord, now: datetime
-) -> None:
-    """Keep one use of the LLM: its cost, and what became of it (a fallback is logged too)."""
+def llm_turn_row(call_id: str, turn: int, record: LlmRecord, now: datetime) -> LlmTurn:
+    """One use of the LLM as stored; a fallback to the script is logged as well."""
     if record.outcome in FALLBACKS:
         log.warning(
             "call %s turn %d: LLM %s fell back to the script (%s)",
             call_id, turn, record.task, record.outcome.value,
         )  # fmt: skip
+    return LlmTurn(
+        call_id=call_id, turn=turn, task=record.task, outcome=record.outcome.value,
+        detail=record.detail, model=record.model or "-",
+        prompt_tokens=record.cost.prompt_tokens, completion_tokens=record.cost.completion_tokens,
+        latency_ms=record.cost.latency_ms, first_token_ms=record.cost.first_token_ms, at=now,
+    )  # fmt: skip
+
+
+def record_llm_turn(
+    context: AppContext, call_id: str, turn: int, record: LlmRecord, now: datetime
+) -> None:
+    """Keep one use of the LLM that is not part of a conversation turn (the screens)."""
     with transaction(context.sessions) as session:
-        session.add(
-            LlmTurn(
-                call_id=call_id, turn=turn, task=record.task, outcome=record.outcome.value,
-                detail=record.detail, model=record.model or "-",
-                prompt_tokens=record.cost.prompt_tokens,
-                completion_tokens=record.cost.completion_tokens,
-                latency_ms=record.cost.latency_ms, first_token_ms=record.cost.first_token_ms,
-                at=now,
-            )
-        )  # fmt: skip
+        session.add(llm_turn_row(call_id, turn, record, now))
 
 
 def heard_until(context: AppContext, call_id: str, heard: str) -> None:

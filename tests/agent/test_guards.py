@@ -217,6 +217,14 @@ def test_text_goes_as_soon_as_nothing_can_still_fail() -> None:
     assert guard.feed(",") == ","
     assert guard.feed(" I") == " I"
     assert guard.feed(" understand") == " understand"
+    # A word that begins a banned phrase but says nothing alone goes; what follows it waits.
+    guard = StreamGuard(allowed())
+    assert guard.feed("Your") == "Your"
+    assert guard.feed(" family") == " family"
+    assert guard.feed(" will") == ""
+    assert guard.feed(" be") == ""
+    assert guard.feed(" told") == "" and guard.feed(".") == ""
+    assert guard.finish() == "" and guard.failed and guard.spoken == "Your family"
 
 
 def test_a_read_back_missing_its_date_fails_at_the_end() -> None:
