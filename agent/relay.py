@@ -69,6 +69,10 @@ async def relay(websocket: WebSocket, call_id: str) -> None:
         log.warning("relay for call %s refused: invalid or missing X-Twilio-Signature", call_id)
         await websocket.close(code=POLICY_VIOLATION)  # before accept: the handshake gets 403
         return
+    if context.llm is None:
+        log.warning("relay for call %s refused: DUECALL_AGENT_MODE is not llm", call_id)
+        await websocket.close(code=POLICY_VIOLATION)
+        return
     await websocket.accept()
     await RelaySession(context, call_id, websocket).run()
 
@@ -192,7 +196,7 @@ class RelaySession:
         planned = plan(turn_input)
         self.sent, self.heard = [], None
         settings = context.settings
-        assert context.llm is not None, "relay sessions need DUECALL_AGENT_MODE=llm"
+        assert context.llm is not None  # checked at the handshake
         self.speaking = asyncio.create_task(
             stream_answer(
                 turn_input, planned, context.llm, self._send,

@@ -22,7 +22,6 @@ talk to the model.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
@@ -48,8 +47,6 @@ from agent.llm.tools import Reading, ToolRefused, read_tool_calls, tools
 from agent.models import LlmOutcome
 from agent.understanding import Intent, Understanding
 from duecall.errors import ProviderError, ProviderMalformed, ProviderTimeout
-
-log = logging.getLogger(__name__)
 
 # Steps whose question the model may word: not the confirmation of something heard unsurely.
 PHRASED_STEPS = AFTER_RIGHT_PARTY
@@ -185,7 +182,6 @@ def _unasked(planned: Plan) -> Answer:
 def _fallback(
     planned: Plan, task: str, outcome: LlmOutcome, model: str, detail: str, cost: Cost = Cost()
 ) -> Answer:
-    log.info("LLM %s fell back to the scripted line (%s): %s", task, outcome.value, detail)
     return Answer(planned.state, planned.reply, LlmRecord(task, outcome, model, detail, cost))
 
 

@@ -139,6 +139,20 @@ def test_the_handshake_must_be_signed_for_the_websocket_url(
         assert refused.value.code == 1008
 
 
+def test_a_scripted_server_refuses_relay_sessions(api_settings: Settings, db: Database) -> None:
+    with TestClient(
+        create_app(api_settings, FixedClock(NOW), telephony=RecordingTelephony())
+    ) as client:
+        line(client, api_settings, db).answer()
+        url = f"ws://127.0.0.1:8000{relay_path()}"
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            client.websocket_connect(relay_path(), headers={"X-Twilio-Signature": signature(url)}),
+        ):
+            pass
+    assert refused.value.code == 1008
+
+
 def test_setup_must_name_the_calls_own_sid(
     client: TestClient, settings: Settings, db: Database
 ) -> None:
