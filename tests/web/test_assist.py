@@ -190,10 +190,15 @@ def test_the_rules_propose_and_the_tele_caller_confirms(scripted: TestClient, db
     assert 'id="proposal-disposition">PTP<' in page and "₹3,000.00 by 2026-03-10" in page
     proposal = summary(db)
     assert proposal is not None and proposal.source == "rules" and proposal.decision is None
-    # The disposition form is filled in with the proposal.
-    assert 'name="ptp_amount" inputmode="decimal" value="3000.00"' in page
-    confirm = dict(_hidden_fields(page, "confirm-proposal"))
-    response = scripted.post(f"/calls/{CALL}/disposition", data=confirm)
+    # The disposition form is filled in with the proposal; confirming submits it as it is.
+    form = _form_values(page)
+    assert (form["disposition"], form["ptp_amount"], form["ptp_date"]) == (
+        "PTP",
+        "3000.00",
+        "2026-03-10",
+    )
+    assert 'form="disposition-form"' in page and 'id="confirm-proposal"' in page
+    response = scripted.post(f"/calls/{CALL}/disposition", data=form)
     assert response.status_code == 303
     decided = summary(db)
     assert decided is not None and (
@@ -301,9 +306,17 @@ def test_only_the_calls_tele_caller_and_with_the_form_token(
     assert summary(db) is None
 
 
-def _hidden_fields(page: str, form_id: str) -> list[tuple[str, str]]:
+def _form_values(page: str) -> dict[str, str]:
+    """What the browser would submit from the disposition form as the page shows it."""
     import re
 
-    form = page[page.index(f'id="{form_id}"') :]
+    form = page[page.index('id="disposition-form"') :]
     form = form[: form.index("</form>")]
-    return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
+    values = dict(
+        re.findall(r'<input (?:type="hidden" )?name="([^"]+)"[^>]*? value="([^"]*)"', form)
+    )
+    selected = re.search(r'<option value="([^"]+)" selected>', form)
+    values["disposition"] = selected.group(1) if selected else ""
+    note = re.search(r'<textarea name="note"[^>]*>([^<]*)</textarea>', form)
+    values["note"] = note.group(1) if note else ""
+    return values
