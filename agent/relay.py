@@ -47,7 +47,7 @@ from dialer.calls import TERMINAL
 from dialer.telephony import Telephony
 from dialer.webhooks import TwilioParams, first_time
 from duecall.context import AppContext
-from duecall.db import transaction
+from duecall.db import read_session, transaction
 from duecall.deps import ContextDep
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class RelaySession:
         return True
 
     def _call_step(self, call_sid: str) -> Step | None:
-        with self.context.sessions() as session:
+        with read_session(self.context.sessions) as session:
             call = session.get(Call, self.call_id)
             if call is None or call.status in TERMINAL or call.provider_call_sid != call_sid:
                 return None

@@ -22,7 +22,7 @@ from dialer.service import Blocked, call_now
 from dialer.webhooks import TelephonyDep
 from duecall.auth import Principal
 from duecall.context import AppContext
-from duecall.db import transaction
+from duecall.db import read_session, transaction
 from duecall.deps import ContextDep, SessionDep
 from duecall.errors import Forbidden, InvalidInput
 from web.assist import (
@@ -317,7 +317,7 @@ def call_suggestions(
     heard: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """What to say next to what the borrower just said (typed by the tele-caller)."""
-    with context.sessions() as session:
+    with read_session(context.sessions) as session:
         call = _own_call(session, user, call_id)
         account = _allowed_account(session, user, call.account_id)
         view = call_view(context, session, call, _script(session, user, context, account))
@@ -335,7 +335,7 @@ def call_summary(
     notes: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Summarise the call and propose its disposition, for the tele-caller to confirm or correct."""
-    with context.sessions() as session:
+    with read_session(context.sessions) as session:
         call = _own_call(session, user, call_id)
         account = _allowed_account(session, user, call.account_id)
         view = call_view(context, session, call, _script(session, user, context, account))

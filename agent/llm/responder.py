@@ -24,6 +24,7 @@ from agent.llm.turns import Answer, answer, plan
 from agent.service import Turn
 from crm.models import Call
 from duecall.context import AppContext
+from duecall.db import read_session
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,6 @@ def prepare(context: AppContext, turn: Turn) -> Prepared | None:
 def _may_stream(context: AppContext, answered: Answer, call_id: str) -> bool:
     if answered.reply.then is not Then.LISTEN or answered.state.step not in AFTER_RIGHT_PARTY:
         return False
-    with context.sessions() as session:
+    with read_session(context.sessions) as session:
         call = session.get(Call, call_id)
         return call is not None and not relay_failed(session, call)

@@ -16,7 +16,7 @@ from crm.models import Call, Speaker, TranscriptTurn
 from dialer.calls import TERMINAL
 from dialer.models import WebhookEvent
 from duecall.context import AppContext
-from duecall.db import transaction
+from duecall.db import read_session, transaction
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def load_turn(
     """The borrower's next turn on `call_id` as the LLM turn needs it; None when the call is not
     in a conversation (unknown, over, or not yet answered), or, unless `before_rpc`, when the
     borrower has not passed verification yet (the model has nothing to do then)."""
-    with context.sessions() as session:
+    with read_session(context.sessions) as session:
         call = session.get(Call, call_id)
         if call is None or call.status in TERMINAL:
             return None
