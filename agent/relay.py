@@ -235,14 +235,14 @@ class RelaySession:
         return Answer(state, replace(reply, lines=(spoken,) if spoken else reply.lines), record)
 
     def _as_heard(self, answered: Answer) -> Answer:
-        heard = (self.heard or "").strip()
+        """The reply as far as the borrower heard it, when they spoke over it."""
         if self.heard is None or answered.reply.then is not Then.LISTEN:
             return answered
-        spoken = answered.reply.text.strip()
-        if heard and len(heard) < len(spoken):
-            reply = replace(answered.reply, lines=(heard,))
-            return replace(answered, state=interrupted(answered.state), reply=reply)
-        return answered
+        heard, spoken = self.heard.strip(), answered.reply.text.strip()
+        if len(heard) >= len(spoken):
+            return answered
+        reply = replace(answered.reply, lines=(heard,) if heard else ())
+        return replace(answered, state=interrupted(answered.state), reply=reply)
 
     def _store(self, turn_input: TurnInput, answered: Answer, now: datetime) -> None:
         assert self.call_sid is not None

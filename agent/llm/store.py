@@ -110,11 +110,15 @@ def heard_until(context: AppContext, call_id: str, heard: str) -> None:
         if last is None or last.speaker is not Speaker.AGENT:
             return
         cut = heard.strip()
-        if cut and len(cut) < len(last.text.strip()):
+        if len(cut) >= len(last.text.strip()):
+            return
+        if cut:
             last.text = cut
-            state = conversation_state(call)
-            if state is not None:
-                call.conversation = {"state": interrupted(state).to_json()}
+        else:
+            session.delete(last)  # none of it was heard
+        state = conversation_state(call)
+        if state is not None:
+            call.conversation = {"state": interrupted(state).to_json()}
 
 
 def stored_twiml(session: Session, provider_call_sid: str, turn: int) -> str | None:

@@ -413,3 +413,18 @@ def test_over_a_real_socket_signed_connects_and_unsigned_gets_403(
         "".join(tokens) == "So 5,000 rupees by Thursday, 5 March. Is that right?"
         and len(tokens) > 3
     )
+
+
+def test_a_reply_not_heard_at_all_leaves_the_models_context(
+    standin: StandIn, db: Database, relay: WebSocketTestSession
+) -> None:
+    prompt(relay, "I will pay 5000 on the 5th")
+    hear_reply(relay)
+    relay.send_json(
+        {"type": "interrupt", "utteranceUntilInterrupt": "", "durationUntilInterruptMs": 0}
+    )
+    prompt(relay, "yes")
+    tokens, end = hear_reply(relay)
+    assert end is None and "".join(tokens) == READ_BACK  # asked again, not taken as a yes
+    agent_lines = [text for who, text in stored(db).turns if who == "agent"]
+    assert agent_lines.count(READ_BACK) == 1  # the unheard one is gone, the repeat is there
