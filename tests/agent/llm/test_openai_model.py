@@ -178,3 +178,11 @@ def test_settings_choose_the_model_and_name_what_is_missing(
         )  # type: ignore[call-arg]
     )
     assert local is not None
+
+
+def test_the_server_does_not_start_in_llm_mode_without_a_model(api_settings: Settings) -> None:
+    from server import create_app
+
+    settings = api_settings.model_copy(update={"agent_mode": "llm", "llm_model": None})
+    with pytest.raises(ConfigurationError, match="DUECALL_LLM_MODEL"):
+        create_app(settings)
