@@ -12,6 +12,7 @@ from httpx import ASGITransport
 from pydantic import SecretStr
 from sqlalchemy.exc import SQLAlchemyError
 
+import agent.relay
 import agent.webhooks
 import analytics.routes
 import compliance.routes
@@ -19,6 +20,8 @@ import crm.routes
 import dialer.routes
 import dialer.webhooks
 import web.app
+from agent.llm.model import LanguageModel
+from agent.llm.openai_model import model_for
 from dialer.jobs import Scheduler
 from dialer.providers import SIMULATOR_PATH, credentials, embedded_simulator, telephony_for
 from dialer.simulator.app import create_simulator_app
@@ -57,15 +60,18 @@ def create_app(
     settings: Settings | None = None,
     clock: Clock | None = None,
     telephony: Telephony | None = None,
+    llm: LanguageModel | None = None,
 ) -> FastAPI:
     """The app for `settings`; refuses a database that is not migrated to this code's schema.
 
-    `telephony` replaces the provider the settings name (tests inject a fake).
+    `telephony` replaces the provider the settings name (tests inject a fake); `llm` the
+    language model (DUECALL_AGENT_MODE=llm).
     """
     context = AppContext.from_settings(settings or Settings(), clock)
     try:
         require_migrated(context.engine)
         provider = MeteredTelephony(telephony or telephony_for(context.settings), context.metrics)
+        context.llm = llm or model_for(context.settings)
     except Exception:
         context.close()
         raise
@@ -86,6 +92,8 @@ def create_app(
                 await anyio.to_thread.run_sync(scheduler.shutdown)
             if simulator is not None:
                 await simulator.shutdown()
+            if context.llm is not None:
+                await context.llm.aclose()
             context.close()
 
     app = FastAPI(
@@ -146,6 +154,7 @@ def create_app(
     app.include_router(dialer.routes.router)
     app.include_router(dialer.webhooks.router)
     app.include_router(agent.webhooks.router)
+    app.include_router(agent.relay.router)
     web.app.install(app, context.settings)
     return app
 

@@ -19,11 +19,21 @@ import enum
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from agent.script import Script, script
-from agent.understanding import Expecting, Intent, PhoneScope, Understanding, understand
+from agent.understanding import (
+    AmountKind,
+    AvoidPreference,
+    Expecting,
+    Hardship,
+    Intent,
+    PaymentMethod,
+    PhoneScope,
+    Understanding,
+    understand,
+)
 from crm.outcomes import AvoidRequest, Outcome, promise_amount_problems, promise_date_problems
 
 MAX_TURNS = 20  # borrower turns before the agent closes and calls again another time
@@ -115,6 +125,7 @@ class Then(enum.StrEnum):
     LISTEN = "listen"
     HANG_UP = "hang_up"
     TRANSFER = "transfer"
+    RELAY = "relay"  # listen through a streaming session (ConversationRelay) from here on
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +161,7 @@ class State:
     amount: Decimal | None = None  # the promise being put together
     date: date | None = None
     pending: dict[str, Any] | None = field(default=None)  # a low-confidence turn to confirm
+    unheard: bool = False  # the borrower cut the last question short: a yes or no waits for it
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -167,6 +179,14 @@ class State:
                 "date": None if data.get("date") is None else date.fromisoformat(data["date"]),
             }
         )
+
+
+class Responder(Protocol):
+    """What answers a borrower turn: `respond` (the script), or a reply prepared by the LLM."""
+
+    def __call__(
+        self, state: State, facts: CallFacts, said: Said, *, now: datetime
+    ) -> tuple[State, Reply]: ...
 
 
 def open_call(facts: CallFacts) -> tuple[State, Reply]:
@@ -200,11 +220,23 @@ def window_closed(facts: CallFacts, why: str) -> Reply:
 
 def respond(state: State, facts: CallFacts, said: Said, *, now: datetime) -> tuple[State, Reply]:
     """The agent's answer to one borrower turn. `now` is aware; its local day is `today`."""
+    return decide(state, facts, said, understand_turn(state, facts, said, now=now), now=now)
+
+
+def understand_turn(state: State, facts: CallFacts, said: Said, *, now: datetime) -> Understanding:
+    """What the borrower's turn means, read by the rules against what the agent just asked."""
+    return _understand(state.step, facts, said, now.astimezone(facts.zone))
+
+
+def decide(
+    state: State, facts: CallFacts, said: Said, heard: Understanding, *, now: datetime
+) -> tuple[State, Reply]:
+    """The agent's answer to a borrower turn already understood (by the rules, or an LLM's
+    reading of it; a reading the borrower must confirm comes with `low_confidence`)."""
     if state.step is Step.ENDED:
         raise ValueError("the conversation has ended")
     local = now.astimezone(facts.zone)
     state = replace(state, turn=state.turn + 1)
-    heard = _understand(state.step, facts, said, local)
     if state.turn > MAX_TURNS:
         return _close(state, facts, "close_too_long", _no_outcome(state, "too many turns"), heard)
     if heard.intent is Intent.SILENCE:
@@ -213,9 +245,25 @@ def respond(state: State, facts: CallFacts, said: Said, *, now: datetime) -> tup
         state = replace(state, silences=state.silences + 1)
         return state, _listen(state, facts, _say(facts, "listening"), state.question, heard=heard)
     state = replace(state, silences=0)
+    if state.unheard:
+        state = replace(state, unheard=False)
+        if state.step in (Step.READ_BACK, Step.CONFIRM) and heard.intent in (
+            Intent.AFFIRM,
+            Intent.DENY,
+        ):
+            # A yes or no to a question the borrower did not hear to the end: ask it again.
+            return state, _listen(state, facts, state.question, heard=heard)
     if state.step is Step.CONFIRM:
         return _confirmed(state, facts, heard, local, said)
     return _handle(state, facts, heard, local, said)
+
+
+def interrupted(state: State) -> State:
+    """The borrower spoke over the agent before its last question ended (a streaming session
+    reports what was heard): a confirmation is not taken for a question not heard in full."""
+    if state.step in (Step.READ_BACK, Step.CONFIRM):
+        return replace(state, unheard=True)
+    return state
 
 
 # --- turns ------------------------------------------------------------------------------------
@@ -483,7 +531,7 @@ def _ask_to_confirm(
     question = lines.line("just_to_confirm", what=what)
     pending = {
         "step": state.step.value, "intent": heard.intent.value,
-        "text": said.text, "digits": said.digits,
+        "text": said.text, "digits": said.digits, "understood": understanding_json(heard),
     }  # fmt: skip
     state = replace(state, step=Step.CONFIRM, question=question, asked=1, pending=pending)
     return state, _listen(state, facts, question, heard=heard)
@@ -498,9 +546,13 @@ def _confirmed(
     question = _question_for(back, state, facts)
     restored = replace(state, step=back, pending=None, asked=1, question=question)
     if heard.intent is Intent.AFFIRM:
-        # What was heard before, now confirmed: understood again at full confidence.
-        meant = _understand(back, facts, Said(pending["text"], None, pending["digits"]), local)
-        meant = replace(meant, intent=Intent(pending["intent"]))
+        # What was heard before, now confirmed: taken at full confidence.
+        if pending.get("understood") is not None:
+            meant = understanding_from_json(pending["understood"])
+        else:
+            said_then = Said(pending["text"], None, pending["digits"])
+            meant = _understand(back, facts, said_then, local)
+        meant = replace(meant, intent=Intent(pending["intent"]), low_confidence=False)
         if meant.intent is Intent.WRONG_NUMBER:
             return _close(restored, facts, "wrong_number", Outcome("WRONG_NUMBER"), meant)
         return _handle(restored, facts, meant, local, Said())
@@ -508,6 +560,61 @@ def _confirmed(
         sorry = _say(facts, "sorry_repeat")
         return restored, _listen(restored, facts, sorry, restored.question, heard=heard)
     return _handle(restored, facts, heard, local, said)
+
+
+def understanding_json(heard: Understanding) -> dict[str, Any]:
+    """What a confirmation must remember of an understanding (never the verification)."""
+    preference = heard.preference
+    return {
+        "intent": heard.intent.value,
+        "date": heard.date.isoformat() if heard.date else None,
+        "amount": None if heard.amount is None else str(heard.amount),
+        "amount_kind": heard.amount_kind.value if heard.amount_kind else None,
+        "needs_date": heard.needs_date,
+        "callback_at": heard.callback_at.isoformat() if heard.callback_at else None,
+        "preference": None
+        if preference is None
+        else {
+            "phone": preference.phone.value,
+            "days": list(preference.days),
+            "start": preference.start.isoformat() if preference.start else None,
+            "end": preference.end.isoformat() if preference.end else None,
+            "phone_label": preference.phone_label,
+        },
+        "hardship": heard.hardship.value if heard.hardship else None,
+        "payment_method": heard.payment_method.value if heard.payment_method else None,
+        "borrower_deceased": heard.borrower_deceased,
+        "evidence": list(heard.evidence),
+    }
+
+
+def understanding_from_json(data: dict[str, Any]) -> Understanding:
+    preference = data.get("preference")
+    return Understanding(
+        intent=Intent(data["intent"]),
+        date=date.fromisoformat(data["date"]) if data.get("date") else None,
+        amount=None if data.get("amount") is None else Decimal(data["amount"]),
+        amount_kind=AmountKind(data["amount_kind"]) if data.get("amount_kind") else None,
+        needs_date=bool(data.get("needs_date")),
+        callback_at=datetime.fromisoformat(data["callback_at"])
+        if data.get("callback_at")
+        else None,
+        preference=None
+        if preference is None
+        else AvoidPreference(
+            phone=PhoneScope(preference["phone"]),
+            days=tuple(preference["days"]),
+            start=time.fromisoformat(preference["start"]) if preference["start"] else None,
+            end=time.fromisoformat(preference["end"]) if preference["end"] else None,
+            phone_label=preference.get("phone_label"),
+        ),
+        hardship=Hardship(data["hardship"]) if data.get("hardship") else None,
+        payment_method=PaymentMethod(data["payment_method"])
+        if data.get("payment_method")
+        else None,
+        borrower_deceased=data.get("borrower_deceased"),
+        evidence=tuple(data.get("evidence", ())),
+    )
 
 
 # --- building replies ----------------------------------------------------------------------
@@ -539,6 +646,11 @@ def _question_for(step: Step, state: State, facts: CallFacts, key: str | None = 
     if step is Step.CALLBACK_TIME:
         return lines.line("ask_callback_time_human" if state.for_a_person else "ask_callback_time")
     return state.question
+
+
+def disclosure(facts: CallFacts) -> str:
+    """The line that first tells the borrower about the debt (after verification)."""
+    return _disclosure(script(facts.language), facts)
 
 
 def _disclosure(lines: Script, facts: CallFacts) -> str:

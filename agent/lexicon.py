@@ -362,6 +362,8 @@ ALREADY_PAID = (
     "settle kar diya",
     "settle ho gaya", "settled", "foreclosed", "noc mil", "भर दिया|दिए|दी", "जमा कर दिया|दिए|दी",
     "जमा हो गया", "दे दिया|दिए|दी", "पेमेंट हो गया", "पेमेंट कर दिया", "भेज दिया", "चुका दिया",
+    "भुगतान कर दिया|दी|दिए|चुका|चुकी", "भुगतान हो गया|गई|चुका|चुकी",
+    "bhugtan kar diya|di|diye|chuka|chuki", "bhugtan ho gaya|gayi|chuka",
 )  # fmt: skip
 COMMITMENT = (
     "will pay", "will definitely|surely pay", "will try to pay", "i will", "i shall", "shall pay",
@@ -517,4 +519,76 @@ REST_LATER = (
     "remaining later|next|amount", "balance later|next|amount",
     "baaki|baki * baad|agle|next|later|kal|parso", "baaki ka|ke|ki", "thoda thoda",
     "in installments|parts", "बाकी", "half now", "abhi aadha", "aadha abhi", "आधा अभी", "अभी आधा",
+)  # fmt: skip
+
+# --- what the agent itself must never say (agent.guards; QA flags read COLLECTOR_THREATS) ---
+
+# Collector threats beyond plain abuse: RBI Master Direction on outsourcing of financial
+# services (2023) and the Fair Practices Code bar intimidation, shaming and false legal threats.
+COLLECTOR_THREATS = (
+    "police", "jail", "arrest", "arrested", "fir", "warrant", "seize your", "take your house",
+    "tell your office|employer|boss|neighbours|neighbors|family|relatives", "shame",
+    "your reputation", "ghar aa jayenge|aayenge", "ghar pe log", "police bhej", "jail bhej",
+    "giraftaar|giraftar", "izzat", "badnaam", "office mein bata", "पुलिस", "जेल", "गिरफ्तार",
+    "बदनाम", "इज्जत", "घर आ जाएंगे", "उठवा",
+)  # fmt: skip
+INTIMIDATION = (
+    "you will regret", "regret it", "consequences", "teach you", "last warning", "or else",
+    "come to your house|home|office|workplace", "visit your house|home|office|workplace",
+    "recovery agent|agents|team|men", "send someone|people|agents|men", "our people will",
+    "we know where you",
+    "seize", "repossess", "attach your", "blacklist", "blacklisted", "you will suffer",
+    "anjaam", "sabak", "dekh lena", "bhugatna", "gunde", "uthwa", "ghar pe aa|aayenge",
+    "अंजाम", "सबक", "भुगतना", "देख लेना", "घर पर आ",
+)  # fmt: skip
+LEGAL_THREATS = (
+    "legal action|notice|proceedings|proceeding|case|steps|department|team", "court", "sue",
+    "lawsuit", "lawyer", "advocate", "file a case", "case against you", "criminal", "section 138",
+    "cheque bounce case", "arbitration", "sarfaesi", "kanooni|kanuni", "adalat", "mukadma|mukdma",
+    "vakil", "case kar|karenge|darj", "notice bhej", "कानूनी", "अदालत", "कोर्ट", "मुकदमा",
+    "मुकद्दमा", "वकील", "केस", "नोटिस",
+)  # fmt: skip
+# Telling anyone else about the debt (RBI FPC: no disclosure to family, employer or neighbours),
+# or speaking of another borrower's account.
+DISCLOSURE_THREATS = (
+    "inform|tell|call|contact|notify|message your wife|husband|father|mother|parents|brother|"
+    "sister|son|daughter|family|relatives|neighbours|neighbors|employer|office|boss|manager|"
+    "colleagues|friends|references|referees|guarantor|hr",
+    "your wife|husband|father|mother|parents|family|relatives|neighbours|neighbors|employer|"
+    "office|boss|colleagues|friends|references|guarantor will know",
+    "your wife|husband|father|mother|parents|family|relatives|neighbours|neighbors|employer|"
+    "office|boss|colleagues|friends|references|guarantor will be told|informed|called",
+    "another customer|borrower", "other customers|borrowers", "someone else's", "their loan",
+    "ghar valon|walon|vaalon ko", "rishtedar|rishtedaron", "padosi|padosiyon", "office valon",
+    "घरवालों", "घर वालों", "रिश्तेदार", "पड़ोसी", "पडोसी", "दफ्तर में बता", "ऑफिस में बता",
+)  # fmt: skip
+# What only the lender may offer, and the bot never does: waivers, settlements, discounts.
+UNAUTHORISED_OFFERS = (
+    "waive", "waived", "waiver", "waiving", "settlement", "settle for|at", "one time settlement",
+    "ots", "discount", "discounted", "write off", "written off", "writeoff", "forgive",
+    "forgiven", "reduce|reduced|lower|lowered|cut|remove|removed the amount|interest|penalty|"
+    "charges|dues|balance", "no interest|penalty|charges", "no late fee", "interest free",
+    "penalty free", "restructure", "restructured", "restructuring", "moratorium", "concession",
+    "cashback", "maaf kar denge|dunga|dege|diya", "maaf ho jayega|jaega",
+    "byaj|byaaj|penalty|interest|jurmana maaf", "chhoot|chhut milegi|milega|denge|dunga",
+    "माफ कर देंगे|दूंगा|दिया", "माफ हो जाएगा", "ब्याज|पेनल्टी|जुर्माना माफ",
+    "छूट मिलेगी|मिलेगा|देंगे|दूंगा", "सेटलमेंट", "डिस्काउंट", "कम कर देंगे|दूंगा|दिया|सकते",
+)  # fmt: skip
+# A model talking about itself or its instructions: what an injected prompt makes it do.
+MODEL_TALK = (
+    "as an ai", "ai model", "language model", "chatgpt", "openai", "system prompt", "my prompt",
+    "my instructions", "my guidelines", "was instructed|programmed|told to", "can not comply",
+    "ignore previous|earlier|prior|all", "developer mode", "jailbreak",
+)  # fmt: skip
+# Borrower speech addressed to the model rather than the caller: treated as data, never obeyed.
+PROMPT_INJECTION = (
+    "ignore|disregard|forget|override|bypass * instructions|instruction|rules|prompt|prompts|"
+    "guidelines|guardrails|above|previous|everything",
+    "system prompt", "system message", "developer mode", "jailbreak", "dan mode", "you are now",
+    "from now on you", "act as|like a|an", "pretend to|you", "roleplay", "role play",
+    "new instructions", "your instructions|prompt|rules", "repeat|print|reveal|show * prompt|"
+    "instructions", "assistant:", "system:", "tool call", "function call", "call the tool|"
+    "function", "record_promise", "set_disposition", "schedule_callback", "note_preference",
+    "instructions|rules|prompt bhul|bhool|bhulo|bhula", "ab se tum", "निर्देश भूल", "नियम भूल",
+    "अब से तुम",
 )  # fmt: skip

@@ -10,6 +10,7 @@ twice. The call's row is locked for the turn, so a retry racing the original wai
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from agent.conversation import (
     CallFacts,
     Reply,
+    Responder,
     Said,
     State,
     Step,
@@ -31,6 +33,7 @@ from agent.conversation import (
     voicemail,
     window_closed,
 )
+from agent.streaming import relay_twiml
 from compliance.screening import decide_for_phone
 from compliance.zones import phone_zones, zone
 from crm.models import Account, Call, Speaker, TranscriptTurn
@@ -58,8 +61,18 @@ class Turn:
     answered_by: str | None = None
 
 
-def take_turn(context: AppContext, turn: Turn) -> str:
-    """The TwiML for `turn`, applying it once; a replayed turn gets the same TwiML again."""
+def take_turn(
+    context: AppContext,
+    turn: Turn,
+    responder: Responder | None = None,
+    also: Callable[[Session], None] | None = None,
+) -> str:
+    """The TwiML for `turn`, applying it once; a replayed turn gets the same TwiML again.
+
+    `responder` computes the borrower turn's reply (LLM mode prepares one); default the script.
+    `also` stores what else the turn produced (LLM mode: its use of the model), in the same
+    transaction, when the turn is applied.
+    """
     now = context.clock.now()
     with transaction(context.sessions) as session:
         call = session.scalar(select(Call).where(Call.call_id == turn.call_id).with_for_update())
@@ -78,7 +91,7 @@ def take_turn(context: AppContext, turn: Turn) -> str:
             state, reply = _answer(session, call, facts, turn, context, now)
         else:
             _add_turn(session, call, Speaker.BORROWER, turn.said, now)
-            state, reply = respond(state, facts, turn.said, now=now)
+            state, reply = (responder or respond)(state, facts, turn.said, now=now)
         twiml = _apply(session, call, facts, state, reply, context, now, next_turn=turn.number + 1)
         session.add(
             WebhookEvent(
@@ -89,6 +102,8 @@ def take_turn(context: AppContext, turn: Turn) -> str:
                 response=twiml,
             )
         )
+        if also is not None:
+            also(session)
         return twiml
 
 
@@ -225,6 +240,10 @@ def _apply(
         record_outcome(session, call, reply.outcome, now=now, today=today, policy=context.policy)
     call.language = call.language or reply.language.split("-")[0]
     call.conversation = {"state": state.to_json()}
+    if reply.then is Then.RELAY:
+        return relay_twiml(
+            reply, call_id=call.call_id, public_base_url=context.settings.public_base_url
+        )
     base = f"{context.settings.public_base_url}/twilio"
     return render(
         reply,

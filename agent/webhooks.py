@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from agent.conversation import Said
+from agent.llm.responder import prepare
 from agent.service import Turn, hang_up, leave_voicemail, take_turn
 from dialer.webhooks import TwilioParams
 from duecall.deps import ContextDep
@@ -28,15 +29,16 @@ def voice(
         confidence=float(confidence) if confidence else None,
         digits=params.get("Digits") or None,
     )
+    this_turn = Turn(
+        call_id=call_id,
+        provider_call_sid=params.get("CallSid", ""),
+        number=turn,
+        said=said,
+        answered_by=params.get("AnsweredBy"),
+    )
+    prepared = prepare(context, this_turn)
     twiml = take_turn(
-        context,
-        Turn(
-            call_id=call_id,
-            provider_call_sid=params.get("CallSid", ""),
-            number=turn,
-            said=said,
-            answered_by=params.get("AnsweredBy"),
-        ),
+        context, this_turn, responder=prepared, also=prepared.keep if prepared else None
     )
     return Response(twiml, media_type=TWIML)
 

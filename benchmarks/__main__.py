@@ -14,6 +14,7 @@ from benchmarks import (
     bench_compliance,
     bench_dialer,
     bench_import,
+    bench_llm,
     bench_simulator,
     bench_understanding,
     bench_voice,
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
     "understanding": bench_understanding.main,
     "analytics": bench_analytics.main,
     "voice": bench_voice.main,
+    "llm": bench_llm.main,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,9 @@ from duecall.lifecycle import Drain
 from duecall.metrics import Metrics
 from duecall.settings import Settings
 
+if TYPE_CHECKING:
+    from agent.llm.model import LanguageModel
+
 
 @dataclass
 class AppContext:
@@ -24,6 +28,7 @@ class AppContext:
     policy: Policy  # the compliance policy every call is checked against
     metrics: Metrics = field(default_factory=Metrics)  # this process's, served at /metrics
     drain: Drain = field(default_factory=Drain)  # shutting down: no new calls
+    llm: LanguageModel | None = None  # DUECALL_AGENT_MODE=llm: set by the server (server.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppContext:
@@ -37,7 +42,7 @@ class AppContext:
             clock=clock or clock_for(settings.clock, settings.clock_rate),
             policy=policy,
         )
-        context.metrics.watch_dispositions(context.sessions)
+        context.metrics.watch_outcomes(context.sessions)
         return context
 
     def close(self) -> None:

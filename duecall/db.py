@@ -222,6 +222,14 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn.execution_options(sqlite_begin="DEFERRED")
 
 
+@contextmanager
+def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only; on SQLite its transaction does not take the write lock."""
+    with factory() as session:
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+        yield session
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -8,7 +8,8 @@ DuecallError
 ├── InvalidInput            input with a field that is wrong (names the field)
 │   └── UnreadableFile      an import file that cannot be read at all
 ├── ProviderError           a telephony or LLM vendor failed
-│   └── ProviderTimeout     it did not answer in time: the request may have taken effect
+│   ├── ProviderTimeout     it did not answer in time: the request may have taken effect
+│   └── ProviderMalformed   it answered, but not in the shape asked for (an LLM's garbage)
 ├── ShuttingDown            this server is draining: it places no new calls
 └── SimulatorError          the Twilio stand-in refuses a request or a TwiML document (Twilio code)
 """
@@ -61,6 +62,10 @@ class ProviderTimeout(ProviderError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, retryable=True)
+
+
+class ProviderMalformed(ProviderError):
+    """The vendor answered with something that is not what was asked for."""
 
 
 class ShuttingDown(DuecallError):

@@ -32,6 +32,7 @@ from prometheus_client import (
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
+from agent.models import FALLBACKS, LlmTurn
 from compliance.engine import RULES
 from crm.dispositions import DISPOSITIONS
 from crm.models import Call
@@ -42,6 +43,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Twilio gives a webhook 15 s; most answers take milliseconds.
 WEBHOOK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
 _PENDING = "duecall.metrics.dispositions"
+_FALLBACKS = "duecall.metrics.llm_fallbacks"
 
 
 class Metrics:
@@ -101,19 +103,19 @@ class Metrics:
         for rule in set(rules) & set(RULES):
             self.compliance_blocks.labels(rule=rule).inc()
 
-    def llm_fallback(self, reason: str) -> None:
-        """One LLM turn answered by the scripted agent instead (timeout, error, refusal...)."""
-        self.llm_fallbacks.labels(reason=reason).inc()
+    def watch_outcomes(self, sessions: sessionmaker[Session]) -> None:
+        """Count dispositions set on calls and LLM fallbacks stored through `sessions`, when
+        their transaction commits.
 
-    def watch_dispositions(self, sessions: sessionmaker[Session]) -> None:
-        """Count the dispositions set on calls through `sessions`, when their transaction commits.
+        Every use of the LLM, in a turn or on the screens, is stored as an `llm_turns` row with
+        what became of it; a fallback outcome counts under its reason.
 
         Every path that records an outcome (conversation, status callbacks, call screens) sets
         `Call.disposition` on a loaded call; one changed later (a tele-caller's outcome after the
         line's) counts again under its new code. Calls inserted with one already (history
         imports) are not live outcomes and are not counted.
         """
-        event.listen(sessions, "after_flush", _collect_dispositions)
+        event.listen(sessions, "after_flush", _collect_outcomes)
         event.listen(sessions, "after_commit", self._count_committed)
         event.listen(sessions, "after_rollback", _forget_dispositions)
 
@@ -121,9 +123,16 @@ class Metrics:
         pending: Tally[str] | None = session.info.pop(_PENDING, None)
         for code, count in (pending or {}).items():
             self.dispositions.labels(disposition=code).inc(count)
+        fallbacks: Tally[str] | None = session.info.pop(_FALLBACKS, None)
+        for reason, count in (fallbacks or {}).items():
+            self.llm_fallbacks.labels(reason=reason).inc(count)
 
 
-def _collect_dispositions(session: Session, _flush: UOWTransaction) -> None:
+def _collect_outcomes(session: Session, _flush: UOWTransaction) -> None:
+    for instance in session.new:
+        if isinstance(instance, LlmTurn) and instance.outcome in FALLBACKS:
+            fallbacks: Tally[str] = session.info.setdefault(_FALLBACKS, Tally())
+            fallbacks[instance.outcome] += 1
     for instance in session.dirty:
         if not isinstance(instance, Call):
             continue
@@ -135,6 +144,7 @@ def _collect_dispositions(session: Session, _flush: UOWTransaction) -> None:
 
 def _forget_dispositions(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_FALLBACKS, None)
 
 
 class MeteredTelephony:

@@ -125,6 +125,33 @@ class Settings(BaseSettings):
         validation_alias="DUECALL_METRICS_TOKEN",
         description="Bearer token that may read /metrics (admins' tokens may too).",
     )
+    llm_budget_s: float = Field(
+        2.5,
+        gt=0,
+        le=30,
+        validation_alias="DUECALL_LLM_BUDGET_S",
+        description="Seconds an LLM turn may take before the scripted line answers instead.",
+    )
+    llm_transport: Literal["gather", "relay"] = Field(
+        "gather",
+        validation_alias="DUECALL_LLM_TRANSPORT",
+        description="LLM mode after verification: a webhook per turn, or a ConversationRelay "
+        "WebSocket with streamed replies.",
+    )
+    llm_max_tokens: int = Field(
+        200,
+        ge=16,
+        le=4096,
+        validation_alias="DUECALL_LLM_MAX_TOKENS",
+        description="Most tokens one LLM reply may have.",
+    )
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _openai_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
 
     @field_validator("database_url")
     @classmethod

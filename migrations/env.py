@@ -8,6 +8,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.types import TypeDecorator
 
+import agent.models  # noqa: F401
 import analytics.models
 import analytics.qa.models  # noqa: F401
 import crm.models  # noqa: F401  (registers the CRM tables on Base.metadata)

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.llm.standin import StandIn
 from duecall.cli import main as cli_main
 from duecall.clock import FixedClock
 from duecall.db import Base, make_engine, make_sessionmaker, upgrade
@@ -100,6 +101,23 @@ def session(db: Database) -> Iterator[Session]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
+
+
+@pytest.fixture(scope="session")
+def standin_server() -> Iterator[tuple[StandIn, str]]:
+    """The OpenAI-compatible stand-in (agent.llm.standin), served once: (it, OPENAI_BASE_URL)."""
+    standin = StandIn()
+    with standin.serve() as url:
+        yield standin, url
+
+
+@pytest.fixture
+def standin(standin_server: tuple[StandIn, str]) -> Iterator[StandIn]:
+    """The stand-in with nothing scripted and nothing seen; each test scripts its answers."""
+    server, _url = standin_server
+    server.clear()
+    yield server
+    server.clear()
 
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"

@@ -45,6 +45,13 @@ def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("DUECALL_TELEPHONY", "asterisk", "should be 'twilio' or 'simulator'"),
         ("DUECALL_PUBLIC_BASE_URL", "duecall.example.com", "must start with http"),
         ("DUECALL_DEFAULT_TIMEZONE", "Mars/Base", "unknown IANA time zone"),
+        ("DUECALL_AGENT_MODE", "gpt", "should be 'scripted' or 'llm'"),
+        ("DUECALL_LLM_BUDGET_S", "0", "greater than 0"),
+        ("DUECALL_LLM_BUDGET_S", "soon", "valid number"),
+        ("DUECALL_LLM_TRANSPORT", "websocket", "should be 'gather' or 'relay'"),
+        ("DUECALL_LLM_MAX_TOKENS", "5", "greater than or equal to 16"),
+        ("OPENAI_BASE_URL", "api.openai.com/v1", "must start with http"),
+        ("OPENAI_API_KEY", "changeme", "placeholder"),
     ],
 )
 def test_bad_settings_name_the_variable(

@@ -1,4 +1,5 @@
-"""The tele-caller's screens: my queue, the account screen, click-to-call, the disposition."""
+"""The tele-caller's screens: my queue, the account screen, click-to-call, the disposition, and
+the call screen's assistant (suggestions, a summary proposing the disposition)."""
 
 from __future__ import annotations
 
@@ -21,11 +22,20 @@ from dialer.service import Blocked, call_now
 from dialer.webhooks import TelephonyDep
 from duecall.auth import Principal
 from duecall.context import AppContext
-from duecall.db import transaction
+from duecall.db import read_session, transaction
 from duecall.deps import ContextDep, SessionDep
 from duecall.errors import Forbidden, InvalidInput
+from web.assist import (
+    Suggestion,
+    call_view,
+    keep_proposal,
+    propose,
+    settle_summary,
+    suggest,
+)
+from web.models import CallSummary
 from web.queue import QueueRow, Status, attempts_today, my_queue, next_account
-from web.scripts import script_for
+from web.scripts import Script, script_for
 from web.session import CsrfChecked, ScreenAgent, ScreenForbidden, screen_role
 from web.templating import render
 
@@ -116,6 +126,26 @@ def next_page(
     return RedirectResponse(f"/accounts/{target}", status.HTTP_303_SEE_OTHER)
 
 
+def _script(
+    session: Session, user: Principal, context: AppContext, account: Account
+) -> Script | None:
+    """The tele-caller script for the account's stage and language, filled in."""
+    agent_name = user.name
+    if user.agent_id:
+        agent = session.get(Agent, user.agent_id)
+        agent_name = agent.name if agent else user.name
+    return script_for(
+        str(account.bucket),
+        account.language,
+        borrower=account.borrower.name,
+        lender=context.settings.lender_name,
+        agent=agent_name,
+        overdue=_rupees(account.overdue_amount),
+        emi=_rupees(account.emi_amount),
+        due_date=f"{account.due_date:%d %b %Y}" if account.due_date else "the due date",
+    )
+
+
 def _account_page(
     request: Request,
     user: Principal,
@@ -128,20 +158,7 @@ def _account_page(
 ) -> Response:
     zone = _zone(account, context)
     calls = service.recent_calls(session, account_id=account.account_id)
-    agent_name = user.name
-    if user.agent_id:
-        agent = session.get(Agent, user.agent_id)
-        agent_name = agent.name if agent else user.name
-    script = script_for(
-        str(account.bucket),
-        account.language,
-        borrower=account.borrower.name,
-        lender=context.settings.lender_name,
-        agent=agent_name,
-        overdue=_rupees(account.overdue_amount),
-        emi=_rupees(account.emi_amount),
-        due_date=f"{account.due_date:%d %b %Y}" if account.due_date else "the due date",
-    )
+    script = _script(session, user, context, account)
     today = context.clock.now().astimezone(zone).date()
     return render(
         request,
@@ -247,10 +264,12 @@ def _call_page(
     status_code: int = 200,
     errors: list[str] | None = None,
     form: dict[str, str] | None = None,
+    suggestion: Suggestion | None = None,
 ) -> Response:
     account = _allowed_account(session, user, call.account_id)
     zone = _zone(account, context)
     promise = session.scalar(select(Promise).where(Promise.call_id == call.call_id))
+    proposal = session.get(CallSummary, call.call_id)
     return render(
         request,
         "caller/call.html",
@@ -267,7 +286,65 @@ def _call_page(
         horizon=context.policy.promise_horizon(account.bucket),
         today=context.clock.now().astimezone(zone).date(),
         saved=request.query_params.get("saved") == "1",
+        suggestion=suggestion,
+        proposal=proposal,
+        proposal_form=_proposal_form(proposal, zone),
+        no_proposal=request.query_params.get("summary") == "none",
     )
+
+
+def _proposal_form(proposal: CallSummary | None, zone: ZoneInfo) -> dict[str, str]:
+    """The disposition form filled in with a proposal not yet decided on."""
+    if proposal is None or proposal.decision is not None:
+        return {}
+    return {
+        "disposition": proposal.disposition,
+        "ptp_amount": "" if proposal.ptp_amount is None else f"{proposal.ptp_amount:.2f}",
+        "ptp_date": proposal.ptp_date.isoformat() if proposal.ptp_date else "",
+        "callback_at": proposal.callback_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+        if proposal.callback_at
+        else "",
+        "note": proposal.summary,
+    }
+
+
+@router.post("/calls/{call_id}/suggestions", dependencies=[CsrfChecked])
+def call_suggestions(
+    call_id: str,
+    request: Request,
+    user: AccountViewer,
+    context: ContextDep,
+    heard: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """What to say next to what the borrower just said (typed by the tele-caller)."""
+    with read_session(context.sessions) as session:
+        call = _own_call(session, user, call_id)
+        account = _allowed_account(session, user, call.account_id)
+        view = call_view(context, session, call, _script(session, user, context, account))
+    suggestion = suggest(context, view, heard.strip())  # no store held while the model thinks
+    with context.sessions() as session:
+        call = _own_call(session, user, call_id)
+        return _call_page(request, user, context, session, call, suggestion=suggestion)
+
+
+@router.post("/calls/{call_id}/summary", dependencies=[CsrfChecked])
+def call_summary(
+    call_id: str,
+    user: AccountViewer,
+    context: ContextDep,
+    notes: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Summarise the call and propose its disposition, for the tele-caller to confirm or correct."""
+    with read_session(context.sessions) as session:
+        call = _own_call(session, user, call_id)
+        account = _allowed_account(session, user, call.account_id)
+        view = call_view(context, session, call, _script(session, user, context, account))
+    proposal = propose(context, view, notes)
+    if proposal is None:
+        return RedirectResponse(f"/calls/{call_id}?summary=none", status.HTTP_303_SEE_OTHER)
+    with transaction(context.sessions) as session:
+        keep_proposal(session, call_id, proposal, notes, now=context.clock.now())
+    return RedirectResponse(f"/calls/{call_id}#proposal", status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/calls/{call_id}")
@@ -365,4 +442,5 @@ def save_disposition(
     with transaction(context.sessions) as session:
         call = _own_call(session, user, call_id)
         record_outcome(session, call, outcome, now=now, today=today, policy=context.policy)
+        settle_summary(session, call_id, outcome, by=user.name, now=now)
     return RedirectResponse(f"/calls/{call_id}?saved=1", status.HTTP_303_SEE_OTHER)

@@ -74,15 +74,9 @@ DEBT_MENTION = Phrases(
         "₹", "बकाया", "किस्त", "भुगतान", "लोन", "ऋण", "रुपये|रुपए",
     )
 )  # fmt: skip
-# Collector threats beyond plain abuse: RBI Master Direction on outsourcing of financial
-# services (2023) and the Fair Practices Code bar intimidation, shaming and false legal threats.
-COLLECTOR_THREATS = (
-    "police", "jail", "arrest", "arrested", "fir", "warrant", "seize your", "take your house",
-    "tell your office|employer|boss|neighbours|neighbors|family|relatives", "shame",
-    "your reputation", "ghar aa jayenge|aayenge", "ghar pe log", "police bhej", "jail bhej",
-    "giraftaar|giraftar", "izzat", "badnaam", "office mein bata", "पुलिस", "जेल", "गिरफ्तार",
-    "बदनाम", "इज्जत", "घर आ जाएंगे", "उठवा",
-)  # fmt: skip
+# Collector threats (RBI Master Direction on outsourcing, Fair Practices Code): one list, shared
+# with the guards on what the LLM may say.
+COLLECTOR_THREATS = lexicon.COLLECTOR_THREATS
 ABUSE = Phrases((*lexicon.ABUSE, *COLLECTOR_THREATS))
 RIGHT_PARTY = Phrases(lexicon.IDENTITY_CONFIRMED)
 AFFIRM = Phrases(lexicon.AFFIRM)

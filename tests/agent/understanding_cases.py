@@ -250,6 +250,8 @@ CASES: tuple[Case, ...] = (
     Case("I paid yesterday through UPI", Intent.ALREADY_PAID, d(1), method=PaymentMethod.UPI),
     Case("maine kal hi pay kar diya", Intent.ALREADY_PAID, d(1)),
     Case("payment ho gaya hai", Intent.ALREADY_PAID),
+    Case("मैंने कल ही भुगतान कर दिया", Intent.ALREADY_PAID, d(1)),
+    Case("भुगतान हो चुका है", Intent.ALREADY_PAID),
     Case("maine 5000 bhar diya parso", Intent.ALREADY_PAID, d(28, 2), "5000"),
     Case("मैंने पेमेंट कर दिया", Intent.ALREADY_PAID, language="hi"),
     Case("paid on the 1st by cash", Intent.ALREADY_PAID, d(1), method=PaymentMethod.CASH),

@@ -9,13 +9,13 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from agent.models import LlmTurn
 from crm.models import AccountFlag, AccountFlagCode, Call, Role
 from dialer.telephony import FakeTelephony
 from duecall.auth import create_user
 from duecall.clock import FixedClock
 from duecall.context import AppContext
 from duecall.errors import ProviderError, ProviderTimeout
-from duecall.metrics import Metrics
 from duecall.settings import Settings
 from server import create_app
 from tests.conftest import ADMIN_TOKEN, NOW, Database
@@ -160,11 +160,32 @@ def test_a_rolled_back_disposition_is_not_counted(db: Database) -> None:
     assert counted == {"REFUSED": 1}
 
 
-def test_llm_fallbacks_are_counted_by_reason() -> None:
-    metrics = Metrics(process=False)
-    metrics.llm_fallback("timeout")
-    metrics.llm_fallback("timeout")
-    metrics.llm_fallback("invalid_reply")
-    text = metrics.render().decode()
-    assert 'duecall_llm_fallbacks_total{reason="timeout"} 2.0' in text
-    assert 'duecall_llm_fallbacks_total{reason="invalid_reply"} 1.0' in text
+def test_llm_fallbacks_are_counted_by_reason_once_stored(db: Database) -> None:
+    context = AppContext.from_settings(Settings(DUECALL_DATABASE_URL=db.url))
+    try:
+        with context.sessions() as session, session.begin():
+            add_account(session, "A1")
+            add_call(session, "A1", call_id="C1", disposition=None)
+        outcomes = ("timeout", "timeout", "replaced", "spoken")
+        with context.sessions() as session, session.begin():
+            session.add_all(llm_turn("C1", n, outcome) for n, outcome in enumerate(outcomes))
+        with context.sessions() as session:
+            session.add(llm_turn("C1", 9, "error"))
+            session.flush()
+            session.rollback()  # never stored: never counted
+    finally:
+        context.close()
+    counted = {
+        s.labels["reason"]: s.value
+        for f in text_string_to_metric_families(context.metrics.render().decode())
+        for s in f.samples
+        if s.name == "duecall_llm_fallbacks_total"
+    }
+    assert counted == {"timeout": 2, "replaced": 1}
+
+
+def llm_turn(call_id: str, turn: int, outcome: str) -> LlmTurn:
+    return LlmTurn(
+        call_id=call_id, turn=turn, task="phrase", outcome=outcome, detail=None, model="m",
+        prompt_tokens=10, completion_tokens=5, latency_ms=100, first_token_ms=None, at=NOW,
+    )  # fmt: skip

@@ -168,6 +168,17 @@ def test_a_tele_caller_works_an_account_from_the_queue_to_the_next(
     call_id = page.url.rsplit("/", 1)[-1]
     shoot(page, tmp_path, "04-call")
 
+    page.keyboard.press("s")  # the assistant: what the borrower just said
+    page.keyboard.type("I lost my job, I cannot pay")
+    page.get_by_role("button", name="Suggest").click()
+    expect(page.locator("#suggestion")).to_contain_text("I will note a hardship")
+    shoot(page, tmp_path, "04a-suggestion")
+    page.get_by_label("Your notes").fill("will pay 5000 on the 5th")
+    page.get_by_role("button", name=re.compile("Summarise")).click()
+    expect(page.locator("#proposal-disposition")).to_have_text("PTP")
+    expect(page.locator("[name=ptp_amount]")).to_have_value("5000.00")
+    shoot(page, tmp_path, "04b-proposal")
+
     page.get_by_label("Disposition (d)").select_option("PTP")
     page.locator("[name=ptp_amount]").fill("500000")  # more than the total outstanding
     page.locator("[name=ptp_date]").fill("2026-03-05")

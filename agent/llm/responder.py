@@ -1,0 +1,86 @@
+"""LLM mode on the webhook path: the turn's reply is worked out before the store is locked.
+
+The model may take the whole turn budget, so it is asked outside the turn's transaction (which
+on SQLite holds the database's one write lock). `prepare` reads the call, plans the turn, asks
+the model (on the server's event loop, from the webhook's worker thread) and returns a
+responder for `agent.service.take_turn`: it answers with the prepared reply when the turn still
+starts from the state that was read, and with the scripted agent otherwise (a retried webhook,
+a turn that raced another).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+
+import anyio.from_thread
+from sqlalchemy.orm import Session
+
+from agent.conversation import AFTER_RIGHT_PARTY, CallFacts, Reply, Said, State, Then, respond
+from agent.llm.model import LanguageModel
+from agent.llm.store import llm_turn_row, load_turn, relay_failed
+from agent.llm.turns import Answer, answer, plan
+from agent.service import Turn
+from crm.models import Call
+from duecall.context import AppContext
+from duecall.db import read_session
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A reply worked out for the turn that starts from `state` with `said`, and the use of the
+    model that went into it (stored with the turn: `keep`)."""
+
+    state: State
+    said: Said
+    answer: Answer
+    call_id: str = ""
+    turn: int = 0
+    at: datetime | None = None
+
+    def __call__(
+        self, state: State, facts: CallFacts, said: Said, *, now: datetime
+    ) -> tuple[State, Reply]:
+        if state == self.state and said == self.said:
+            return self.answer.state, self.answer.reply
+        return respond(state, facts, said, now=now)
+
+    def keep(self, session: Session) -> None:
+        if self.answer.record is not None and self.at is not None:
+            session.add(llm_turn_row(self.call_id, self.turn, self.answer.record, self.at))
+
+
+def prepare(context: AppContext, turn: Turn) -> Prepared | None:
+    """The LLM's part of a webhook turn; None when the scripted agent answers alone (scripted
+    mode, the answer, a turn that is not the call's next). Runs in a worker thread."""
+    model: LanguageModel | None = context.llm
+    if model is None or turn.number == 0:
+        return None
+    now = context.clock.now()
+    settings = context.settings
+    relay = settings.llm_transport == "relay"
+    # With a webhook per turn the model has nothing to do before verification; with the relay
+    # the verification turn is the one that hands the call over.
+    turn_input = load_turn(context, turn.call_id, turn.said, now, before_rpc=relay)
+    if turn_input is None or turn_input.turn != turn.number:
+        return None
+    planned = plan(turn_input)
+    answered = anyio.from_thread.run(
+        partial(
+            answer, turn_input, planned, model, budget_s=settings.llm_budget_s,
+            max_tokens=settings.llm_max_tokens,
+        )
+    )  # fmt: skip
+    if relay and _may_stream(context, answered, turn.call_id):
+        # From here on the conversation streams: the reply is the session's welcome line.
+        answered = replace(answered, reply=replace(answered.reply, then=Then.RELAY))
+    return Prepared(turn_input.state, turn.said, answered, turn.call_id, turn.number, now)
+
+
+def _may_stream(context: AppContext, answered: Answer, call_id: str) -> bool:
+    if answered.reply.then is not Then.LISTEN or answered.state.step not in AFTER_RIGHT_PARTY:
+        return False
+    with read_session(context.sessions) as session:
+        call = session.get(Call, call_id)
+        return call is not None and not relay_failed(session, call)
