@@ -1,7 +1,7 @@
 """Call scripts for tele-callers: per language and stage of delinquency, with objection answers.
 
-The scripts are TOML files beside this module (`scripts/en.toml`, `scripts/hi.toml`), edited by
-the collections team; a language without a file falls back to English.
+The scripts are TOML files in `prompts/` (`prompts/en/caller.toml`, `prompts/hi/caller.toml`),
+edited by the collections team; a language without a file falls back to English.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib import resources
 
-SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
+SCRIPT_FILE = "caller.toml"
 FALLBACK_LANGUAGE = "en"
 
 
@@ -32,7 +32,7 @@ class _Blank(dict[str, str]):
 
 @cache
 def _load(language: str) -> dict[str, Script]:
-    path = SCRIPTS_DIR / f"{language}.toml"
+    path = resources.files("prompts").joinpath(language, SCRIPT_FILE)
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     scripts = {}
     for stage, body in data.items():
@@ -49,10 +49,16 @@ def _load(language: str) -> dict[str, Script]:
     return scripts
 
 
+@cache
+def _has_script(language: str) -> bool:
+    if not language.isalpha():
+        return False
+    return resources.files("prompts").joinpath(language, SCRIPT_FILE).is_file()
+
+
 def script_for(bucket: str, language: str, **values: str) -> Script | None:
     """The script for `bucket` in `language` (or English), with the placeholders filled."""
-    known = {p.stem for p in SCRIPTS_DIR.glob("*.toml")}
-    script = _load(language if language in known else FALLBACK_LANGUAGE).get(bucket)
+    script = _load(language if _has_script(language) else FALLBACK_LANGUAGE).get(bucket)
     if script is None:
         return None
     fill = _Blank(values)
