@@ -19,7 +19,7 @@ from crm.models import Role
 from duecall.auth import create_user
 from duecall.context import AppContext
 from duecall.db import require_migrated, transaction, upgrade
-from duecall.demo import run_demo
+from duecall.demo import DEMO_RATE, run_demo
 from duecall.errors import ConfigurationError, DuecallError
 from duecall.lifecycle import DrainingServer
 from duecall.logs import configure_logging
@@ -50,12 +50,17 @@ err = Console(stderr=True, soft_wrap=True)
 @app.command()
 def demo(
     accounts: Annotated[int, typer.Option(min=10, help="Size of the synthetic portfolio.")] = 2000,
-    minutes: Annotated[int, typer.Option(min=1, help="Simulated minutes of calling.")] = 60,
+    minutes: Annotated[
+        int | None, typer.Option(min=1, help="Simulated minutes of calling [default: 08:00-19:00].")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(min=1, max=1000, help="Simulated seconds per real second.")
+    ] = DEMO_RATE,
 ) -> None:
     """Run the main job on the embedded default and print a summary."""
     context = AppContext.from_settings(load_settings())
     try:
-        run_demo(context, Console(), accounts=accounts, minutes=minutes)
+        run_demo(context, Console(), accounts=accounts, minutes=minutes, rate=speed)
     finally:
         context.close()
 

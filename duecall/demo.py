@@ -32,8 +32,9 @@ from server import create_app
 
 DEMO_ACCOUNTS = 2000
 DEMO_SEED = 7
-DEMO_RATE = 60.0  # one simulated minute per real second
-DEMO_MINUTES = 60  # simulated calling time
+DEMO_RATE = 300.0  # five simulated minutes per real second
+DAY_START = time(8, 0)  # the overdue-recovery window of the default policy (RBI)
+DAY_END = time(19, 0)
 
 
 def run_demo(
@@ -41,7 +42,8 @@ def run_demo(
     console: Console,
     *,
     accounts: int = DEMO_ACCOUNTS,
-    minutes: int = DEMO_MINUTES,
+    minutes: int | None = None,
+    rate: float = DEMO_RATE,
 ) -> None:
     settings = context.settings
     url = context.engine.url.render_as_string(hide_password=True)
@@ -79,7 +81,7 @@ def run_demo(
     console.print(table)
     npa = next(r for r in summary if r.bucket is Bucket.NPA)
     console.print(f"NPA share of accounts: {npa.accounts / max(1, result.accepted):.1%}")
-    calling_day(context, console, minutes=minutes)
+    calling_day(context, console, minutes=minutes, rate=rate)
     console.print(f"phone numbers in logs are masked, e.g. {mask_phone('+919812345678')}")
     console.print(
         "next: `duecall serve`, then open http://127.0.0.1:8000/docs "
@@ -87,27 +89,32 @@ def run_demo(
     )
 
 
-def calling_day(context: AppContext, console: Console, *, minutes: int = DEMO_MINUTES) -> None:
-    """Simulated calling hours through the real server and the embedded simulator.
+def calling_day(
+    context: AppContext, console: Console, *, minutes: int | None = None, rate: float = DEMO_RATE
+) -> None:
+    """A simulated calling day through the real server and the embedded simulator.
 
     The server runs on a free local port with the bot campaigns of the default strategy; its
-    clock starts at 10:00 today in the lender's zone and runs DEMO_RATE times as fast, and the
-    simulator's borrowers (personas drawn per bucket) answer the conversation agent.
+    clock starts at 08:00 today in the lender's zone and runs `rate` times as fast until 19:00
+    (or for `minutes`), and the simulator's borrowers (personas drawn per bucket) answer the
+    conversation agent. Retries and callbacks fall due during the day as they would.
     """
     zone = ZoneInfo(context.settings.default_timezone)
     today = context.clock.now().astimezone(zone).date()
-    start = datetime.combine(today, time(10, 0), zone)
+    start = datetime.combine(today, DAY_START, zone)
+    if minutes is None:
+        minutes = int((datetime.combine(today, DAY_END, zone) - start).total_seconds() // 60)
     sock = free_socket()
     settings = context.settings.model_copy(
         update={
             "public_base_url": f"http://127.0.0.1:{sock.getsockname()[1]}",
             "scheduler": "off",  # the demo runs the dialer passes itself, below
-            "clock_rate": DEMO_RATE,
+            "clock_rate": rate,
             "twilio_api_base_url": TWILIO_API,
             "telephony": "simulator",
         }
     )
-    app = create_app(settings, StartedClock(start, DEMO_RATE))
+    app = create_app(settings, StartedClock(start, rate))
     day = app.state.context
     with serving(app, sock):
         with transaction(day.sessions) as session:
@@ -136,7 +143,11 @@ def calling_day(context: AppContext, console: Console, *, minutes: int = DEMO_MI
                     Promise.created_at >= start
                 )
             ).one()
-    table = Table(title=f"Calling day {today}: {minutes} simulated minutes, {placed} calls placed")
+    console.print(
+        f"Calling day {today}: {minutes} simulated minutes from {DAY_START:%H:%M}, "
+        f"{placed:,} calls placed"
+    )
+    table = Table()
     table.add_column("disposition")
     table.add_column("calls", justify="right")
     for code, count in mix:
