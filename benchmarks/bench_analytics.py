@@ -16,28 +16,35 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
+import shutil
 import sqlite3
-import tempfile
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from sqlalchemy import create_engine, make_url, text
 
 from analytics.agents import LENDER_ZONE, agents_report
 from analytics.generate import AgentProfile, write_calls, write_portfolio, write_snapshots
 from analytics.periods import local_midnight
 from analytics.portfolio import Month, roll_rates
-from benchmarks.common import fresh_database
-from duecall.db import make_engine, upgrade
+from benchmarks.common import POSTGRES_URL
+from duecall.db import MIGRATIONS_DIR, make_engine, upgrade
+from duecall.settings import normalize_database_url
 
 YEAR_START, YEAR_END = date(2025, 11, 1), date(2026, 10, 31)
 TODAY = date(2026, 11, 1)
 LAST_MONTH_END = date(2026, 10, 31)
 ROLL_FROM = Month(2026, 9)
 AGENTS = 200
+CACHE_DIR = Path("/tmp/analytics")
 
 
 def best(repeat: int, run: Callable[[], Any]) -> float:
@@ -62,10 +69,149 @@ def load(url: str, calls: int, accounts: int, months: int) -> None:
             end=local_midnight(TODAY, LENDER_ZONE), seed=1, today=TODAY,
         )  # fmt: skip
         write_snapshots(conn, account_ids=ids, last_month_end=LAST_MONTH_END, months=months, seed=2)
-    # Statistics and the visibility map, as autovacuum would leave them after a bulk load.
+    engine.dispose()
+    settle(url)
+
+
+def settle(url: str) -> None:
+    """Statistics and the visibility map, as autovacuum would leave them after a bulk load."""
+    engine = make_engine(url)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE")
     engine.dispose()
+
+
+# --- cached stores ---------------------------------------------------------------------------
+# A full-size store takes minutes to load, so each is kept: a SQLite file under CACHE_DIR, a
+# PostgreSQL template database, each keyed on the generator's parameters and the migrations it
+# was built with. When only migrations were added since, a copy of the older store is upgraded
+# (the migrations backfill what they add) instead of loading everything again.
+
+
+@dataclass(frozen=True)
+class Params:
+    calls: int
+    accounts: int
+    months: int
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def migration_hashes() -> dict[str, str]:
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
+    }
+
+
+def store_key(params: Params, migrations: dict[str, str]) -> str:
+    text = json.dumps({"params": asdict(params), "migrations": migrations}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class Cache:
+    """The cached stores of one backend (`sqlite` or `postgresql`)."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+
+    def meta_path(self, key: str) -> Path:
+        return CACHE_DIR / f"{self.backend}-{key}.json"
+
+    def url(self, key: str) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{CACHE_DIR / f'sqlite-{key}.db'}"
+        return _postgres_url(f"analytics_cache_{key}")
+
+    def exists(self, key: str) -> bool:
+        if not self.meta_path(key).exists():
+            return False
+        if self.backend == "sqlite":
+            return (CACHE_DIR / f"sqlite-{key}.db").exists()
+        return _postgres_database_exists(f"analytics_cache_{key}")
+
+    def drop(self, key: str) -> None:
+        self.meta_path(key).unlink(missing_ok=True)
+        if self.backend == "sqlite":
+            for leftover in CACHE_DIR.glob(f"sqlite-{key}.db*"):
+                leftover.unlink()
+        else:
+            _postgres_admin_sql(f'DROP DATABASE IF EXISTS "analytics_cache_{key}" WITH (FORCE)')
+
+    def create_empty(self, key: str) -> None:
+        if self.backend == "postgresql":
+            _postgres_admin_sql(f'CREATE DATABASE "analytics_cache_{key}"')
+
+    def copy(self, source: str, target: str) -> None:
+        if self.backend == "sqlite":
+            shutil.copyfile(CACHE_DIR / f"sqlite-{source}.db", CACHE_DIR / f"sqlite-{target}.db")
+        else:
+            _postgres_admin_sql(
+                f'CREATE DATABASE "analytics_cache_{target}" TEMPLATE "analytics_cache_{source}"'
+            )
+
+    def upgradable(self, params: Params, migrations: dict[str, str]) -> str | None:
+        """The cached store of `params` built with the most of today's migrations unchanged."""
+        found: list[tuple[int, str]] = []
+        for meta_path in CACHE_DIR.glob(f"{self.backend}-*.json"):
+            meta = json.loads(meta_path.read_text())
+            key = meta_path.stem.removeprefix(f"{self.backend}-")
+            built = meta["migrations"]
+            unchanged = all(migrations.get(name) == sha for name, sha in built.items())
+            if meta["params"] == asdict(params) and unchanged and self.exists(key):
+                found.append((len(built), key))
+        return max(found)[1] if found else None
+
+    def store(self, params: Params, *, rebuild: bool, log: Callable[[str], None]) -> str:
+        """The URL of a store of `params` at the migrations' head, built or upgraded if need be."""
+        migrations = migration_hashes()
+        key = store_key(params, migrations)
+        if rebuild:
+            self.drop(key)
+        if self.exists(key):
+            return self.url(key)
+        self.drop(key)
+        started = time.perf_counter()
+        source = None if rebuild else self.upgradable(params, migrations)
+        if source is not None:
+            log(f"{self.backend}: upgrading a copy of cached store {source} to {key}")
+            self.copy(source, key)
+            upgrade(self.url(key))
+            settle(self.url(key))
+        else:
+            log(f"{self.backend}: loading store {key} ({params})")
+            self.create_empty(key)
+            load(self.url(key), params.calls, params.accounts, params.months)
+        meta = {"params": asdict(params), "migrations": migrations}
+        self.meta_path(key).write_text(json.dumps(meta, indent=1, sort_keys=True))
+        log(f"{self.backend}: store {key} ready in {time.perf_counter() - started:.0f} s")
+        return self.url(key)
+
+
+def _postgres_url(database: str) -> str:
+    url = make_url(normalize_database_url(POSTGRES_URL)).set(database=database)
+    return url.render_as_string(hide_password=False)
+
+
+def _postgres_admin_sql(sql: str) -> None:
+    engine = create_engine(
+        make_url(normalize_database_url(POSTGRES_URL)), isolation_level="AUTOCOMMIT"
+    )
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+def _postgres_database_exists(name: str) -> bool:
+    engine = create_engine(make_url(normalize_database_url(POSTGRES_URL)))
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+    engine.dispose()
+    return found is not None
 
 
 def time_store(url: str, repeat: int) -> tuple[float, float]:
@@ -77,10 +223,16 @@ def time_store(url: str, repeat: int) -> tuple[float, float]:
     return agents, rolls
 
 
-def duckdb_from_sqlite(sqlite_path: str, workdir: Path) -> duckdb.DuckDBPyConnection:
-    """The same rows in DuckDB: each table exported to CSV from SQLite and read back."""
-    db = duckdb.connect()
-    source = sqlite3.connect(sqlite_path)
+def duckdb_store(params: Params, sqlite_url: str, log: Callable[[str], None]) -> Path:
+    """The same rows in a DuckDB file: each table exported to CSV from SQLite and read back."""
+    path = CACHE_DIR / f"duckdb-{params.key()}.duckdb"
+    if path.exists():
+        return path
+    log(f"duckdb: loading {path.name}")
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    db = duckdb.connect(str(partial))
+    source = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
     for table, columns, types in (
         ("calls", "call_id, agent_id, disposition, started_at",
          "call_id VARCHAR, agent_id VARCHAR, disposition VARCHAR, started_at TIMESTAMP"),
@@ -89,14 +241,16 @@ def duckdb_from_sqlite(sqlite_path: str, workdir: Path) -> duckdb.DuckDBPyConnec
         ("snapshots", "account_id, as_of, bucket",
          "account_id VARCHAR, as_of DATE, bucket VARCHAR"),
     ):  # fmt: skip
-        path = workdir / f"{table}.csv"
-        with path.open("w", newline="") as out:
+        csv_path = CACHE_DIR / f"{table}.csv"
+        with csv_path.open("w", newline="") as out:
             csv.writer(out).writerows(source.execute(f"SELECT {columns} FROM {table}"))
         db.execute(f"CREATE TABLE {table} ({types})")
-        db.execute(f"INSERT INTO {table} SELECT * FROM read_csv('{path}', header=false)")
-        path.unlink()
+        db.execute(f"INSERT INTO {table} SELECT * FROM read_csv('{csv_path}', header=false)")
+        csv_path.unlink()
     source.close()
-    return db
+    db.close()
+    partial.rename(path)
+    return path
 
 
 def time_duckdb(db: duckdb.DuckDBPyConnection, repeat: int) -> tuple[float, float]:
@@ -129,34 +283,29 @@ def time_duckdb(db: duckdb.DuckDBPyConnection, repeat: int) -> tuple[float, floa
     )
 
 
-def run(calls: int, accounts: int, months: int, backends: list[str], repeat: int) -> list[str]:
+def run(params: Params, backends: list[str], repeat: int, rebuild: bool) -> list[str]:
+    def log(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
     lines = [
-        f"{calls:,} calls by {AGENTS} agents over a year (agent report for the whole year); "
-        f"{accounts:,} accounts × {months} month-end snapshots (roll rates "
+        f"{params.calls:,} calls by {AGENTS} agents over a year (agent report for the whole "
+        f"year); {params.accounts:,} accounts × {params.months} month-end snapshots (roll rates "
         f"{ROLL_FROM} → {ROLL_FROM.next()}). Best of {repeat}.",
         "",
         "| store | agent report s | DuckDB s | ratio | roll rates s | DuckDB s | ratio |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    with tempfile.TemporaryDirectory(prefix="duecall-bench-") as tmp:
-        workdir = Path(tmp)
-        duck: tuple[float, float] | None = None
-        results: list[tuple[str, float, float]] = []
-        for backend in ["sqlite", *(b for b in backends if b != "sqlite")]:
-            with fresh_database(backend, workdir) as url:
-                load(url, calls, accounts, months)
-                if backend == "sqlite":
-                    db = duckdb_from_sqlite(url.removeprefix("sqlite:///"), workdir)
-                    duck = time_duckdb(db, repeat)
-                    db.close()
-                if backend in backends:
-                    results.append((backend, *time_store(url, repeat)))
-        assert duck is not None
-        for backend, agents, rolls in results:
-            lines.append(
-                f"| {backend} | {agents:.2f} | {duck[0]:.3f} | {agents / duck[0]:.0f}× "
-                f"| {rolls:.2f} | {duck[1]:.3f} | {rolls / duck[1]:.0f}× |"
-            )
+    urls = {b: Cache(b).store(params, rebuild=rebuild, log=log) for b in ["sqlite", *backends]}
+    duck_path = duckdb_store(params, urls["sqlite"], log)
+    db = duckdb.connect(str(duck_path), read_only=True)
+    duck = time_duckdb(db, repeat)
+    db.close()
+    for backend in backends:
+        agents, rolls = time_store(urls[backend], repeat)
+        lines.append(
+            f"| {backend} | {agents:.2f} | {duck[0]:.3f} | {agents / duck[0]:.0f}× "
+            f"| {rolls:.3f} | {duck[1]:.3f} | {rolls / duck[1]:.2f}× |"
+        )
     return lines
 
 
@@ -167,5 +316,16 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--months", type=int, default=13)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--rebuild", action="store_true", help="load the stores again instead of using the cache"
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build (or upgrade) the cached stores and stop"
+    )
     args = parser.parse_args(argv)
-    return run(args.calls, args.accounts, args.months, args.backends, args.repeat)
+    params = Params(args.calls, args.accounts, args.months)
+    if args.build_only:
+        for backend in args.backends:
+            Cache(backend).store(params, rebuild=args.rebuild, log=print)
+        return []
+    return run(params, args.backends, args.repeat, args.rebuild)
