@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from analytics.models import RollCount
 from analytics.sql import connection_of, date_text, days_between
 from crm.buckets import BUCKET_ORDER, Bucket
 from crm.models import Account, Payment, Snapshot
@@ -92,23 +93,11 @@ def _paise(amount: ColumnElement[Any]) -> ColumnElement[int]:
 
 
 def roll_rates(conn_or_session: Connection | Session, *, from_month: Month) -> dict[str, Any]:
+    """The month's row of the roll counts the triggers keep (migration 0010)."""
     conn = connection_of(conn_or_session)
-    snapshots = table_of(Snapshot)
-    to_month = from_month.next()
-    boundary, end = to_month.first_day, to_month.next().first_day
-    per_account = (
-        select(
-            _latest_bucket(conn, snapshots.c.as_of < boundary).label("from_bucket"),
-            _latest_bucket(conn, snapshots.c.as_of >= boundary).label("to_bucket"),
-        )
-        .where(snapshots.c.as_of >= from_month.first_day, snapshots.c.as_of < end)
-        .group_by(snapshots.c.account_id)
-        .subquery()
-    )
-    query = (
-        select(per_account.c.from_bucket, per_account.c.to_bucket, func.count())
-        .where(per_account.c.from_bucket.is_not(None), per_account.c.to_bucket.is_not(None))
-        .group_by(per_account.c.from_bucket, per_account.c.to_bucket)
+    rolls = table_of(RollCount)
+    query = select(rolls.c.from_bucket, rolls.c.to_bucket, rolls.c.accounts).where(
+        rolls.c.month == from_month.first_day, rolls.c.accounts != 0
     )
     counts: dict[str, dict[str, int]] = {}
     for source, target, n in conn.execute(query):
