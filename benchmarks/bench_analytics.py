@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
 from analytics.agents import LENDER_ZONE, agents_report
 from analytics.generate import AgentProfile, write_calls, write_portfolio, write_snapshots
 from analytics.periods import local_midnight
-from analytics.portfolio import Month, roll_rates
+from analytics.portfolio import Month, cohorts, roll_rates, segments
 from benchmarks.common import POSTGRES_URL
 from duecall.db import MIGRATIONS_DIR, make_engine, upgrade
 from duecall.settings import normalize_database_url
@@ -73,12 +73,22 @@ def load(url: str, calls: int, accounts: int, months: int) -> None:
     settle(url)
 
 
-def settle(url: str) -> None:
-    """Statistics and the visibility map, as autovacuum would leave them after a bulk load."""
+def settle(url: str, tables: list[str] | None = None) -> None:
+    """Statistics and the visibility map, as autovacuum would leave them after a bulk load (of
+    `tables`, or of everything)."""
     engine = make_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE")
+        for table in tables or [""]:
+            conn.exec_driver_sql(f"{'ANALYZE' if sqlite else 'VACUUM ANALYZE'} {table}")
     engine.dispose()
+
+
+def analytics_tables(url: str) -> list[str]:
+    engine = make_engine(url)
+    names = [n for n in inspect(engine).get_table_names() if n.startswith("analytics_")]
+    engine.dispose()
+    return names
 
 
 # --- cached stores ---------------------------------------------------------------------------
@@ -179,7 +189,7 @@ class Cache:
             log(f"{self.backend}: upgrading a copy of cached store {source} to {key}")
             self.copy(source, key)
             upgrade(self.url(key))
-            settle(self.url(key))
+            settle(self.url(key), analytics_tables(self.url(key)))
         else:
             log(f"{self.backend}: loading store {key} ({params})")
             self.create_empty(key)
@@ -214,13 +224,33 @@ def _postgres_database_exists(name: str) -> bool:
     return found is not None
 
 
-def time_store(url: str, repeat: int) -> tuple[float, float]:
+def time_store(url: str, repeat: int) -> tuple[float, float, float]:
+    """Best wall seconds of the agent report and the roll rates, and this process's CPU seconds
+    for one agent report (SQLite works in this process; PostgreSQL's server CPU is not in it)."""
     engine = make_engine(url)
     with engine.connect() as conn:
         agents = best(repeat, lambda: agents_report(conn, start=YEAR_START, end=YEAR_END))
         rolls = best(repeat, lambda: roll_rates(conn, from_month=ROLL_FROM))
+        cpu = time.process_time()
+        agents_report(conn, start=YEAR_START, end=YEAR_END)
+        cpu = time.process_time() - cpu
     engine.dispose()
-    return agents, rolls
+    return agents, rolls, cpu
+
+
+def time_portfolio(url: str) -> dict[str, float]:
+    """One run each of the dashboard's other portfolio queries (not pre-aggregated)."""
+    engine = make_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        for name, run in (
+            ("cohorts", lambda: cohorts(conn)),
+            ("per product", lambda: segments(conn, by="product", start=YEAR_START, end=YEAR_END)),
+            ("per channel", lambda: segments(conn, by="channel", start=YEAR_START, end=YEAR_END)),
+        ):
+            out[name] = best(1, run)
+    engine.dispose()
+    return out
 
 
 def duckdb_store(params: Params, sqlite_url: str, log: Callable[[str], None]) -> Path:
@@ -283,7 +313,9 @@ def time_duckdb(db: duckdb.DuckDBPyConnection, repeat: int) -> tuple[float, floa
     )
 
 
-def run(params: Params, backends: list[str], repeat: int, rebuild: bool) -> list[str]:
+def run(
+    params: Params, backends: list[str], repeat: int, rebuild: bool, with_portfolio: bool
+) -> list[str]:
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -300,12 +332,28 @@ def run(params: Params, backends: list[str], repeat: int, rebuild: bool) -> list
     db = duckdb.connect(str(duck_path), read_only=True)
     duck = time_duckdb(db, repeat)
     db.close()
+    portfolio: dict[str, dict[str, float]] = {}
     for backend in backends:
-        agents, rolls = time_store(urls[backend], repeat)
+        agents, rolls, cpu = time_store(urls[backend], repeat)
         lines.append(
-            f"| {backend} | {agents:.2f} | {duck[0]:.3f} | {agents / duck[0]:.0f}× "
-            f"| {rolls:.3f} | {duck[1]:.3f} | {rolls / duck[1]:.2f}× |"
+            f"| {backend} | {agents:.2f} (CPU {cpu:.2f}) | {duck[0]:.3f} | {agents / duck[0]:.0f}× "
+            f"| {rolls:.4f} | {duck[1]:.3f} | {rolls / duck[1]:.2f}× |"
         )
+        if with_portfolio:
+            portfolio[backend] = time_portfolio(urls[backend])
+    if portfolio:
+        names = list(next(iter(portfolio.values())))
+        lines += [
+            "",
+            "Other portfolio queries of the dashboard, one run each (s):",
+            "",
+            f"| store | {' | '.join(names)} |",
+            f"|---|{'---:|' * len(names)}",
+            *(
+                f"| {backend} | {' | '.join(f'{t:.2f}' for t in times.values())} |"
+                for backend, times in portfolio.items()
+            ),
+        ]
     return lines
 
 
@@ -320,6 +368,9 @@ def main(argv: list[str] | None = None) -> list[str]:
         "--rebuild", action="store_true", help="load the stores again instead of using the cache"
     )
     parser.add_argument(
+        "--portfolio", action="store_true", help="also time cohorts and per product / channel"
+    )
+    parser.add_argument(
         "--build-only", action="store_true", help="build (or upgrade) the cached stores and stop"
     )
     args = parser.parse_args(argv)
@@ -328,4 +379,4 @@ def main(argv: list[str] | None = None) -> list[str]:
         for backend in args.backends:
             Cache(backend).store(params, rebuild=args.rebuild, log=print)
         return []
-    return run(params, args.backends, args.repeat, args.rebuild)
+    return run(params, args.backends, args.repeat, args.rebuild, args.portfolio)
