@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from analytics.agents import LENDER_ZONE, agents_report
+from analytics.agents import LENDER_ZONE, agent_rows, agents_report
 from analytics.generate import AgentProfile, write_calls, write_portfolio, write_snapshots
 from analytics.periods import local_midnight
 from analytics.portfolio import Month, cohorts, roll_rates, segments
@@ -255,7 +255,7 @@ def time_portfolio(url: str) -> dict[str, float]:
 
 def duckdb_store(params: Params, sqlite_url: str, log: Callable[[str], None]) -> Path:
     """The same rows in a DuckDB file: each table exported to CSV from SQLite and read back."""
-    path = CACHE_DIR / f"duckdb-{params.key()}.duckdb"
+    path = CACHE_DIR / f"duckdb-{params.key()}-v2.duckdb"
     if path.exists():
         return path
     log(f"duckdb: loading {path.name}")
@@ -264,8 +264,13 @@ def duckdb_store(params: Params, sqlite_url: str, log: Callable[[str], None]) ->
     db = duckdb.connect(str(partial))
     source = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
     for table, columns, types in (
-        ("calls", "call_id, agent_id, disposition, started_at",
-         "call_id VARCHAR, agent_id VARCHAR, disposition VARCHAR, started_at TIMESTAMP"),
+        ("calls", "call_id, account_id, agent_id, disposition, started_at",
+         "call_id VARCHAR, account_id VARCHAR, agent_id VARCHAR, disposition VARCHAR, "
+         "started_at TIMESTAMP"),
+        ("accounts", "account_id, assigned_agent_id, overdue_amount",
+         "account_id VARCHAR, assigned_agent_id VARCHAR, overdue_amount BIGINT"),
+        ("payments", "account_id, paid_at, amount",
+         "account_id VARCHAR, paid_at DATE, amount BIGINT"),
         ("promises", "call_id, promised_on, status, amount, paid_amount",
          "call_id VARCHAR, promised_on DATE, status VARCHAR, amount BIGINT, paid_amount BIGINT"),
         ("snapshots", "account_id, as_of, bucket",
@@ -283,34 +288,108 @@ def duckdb_store(params: Params, sqlite_url: str, log: Callable[[str], None]) ->
     return path
 
 
-def time_duckdb(db: duckdb.DuckDBPyConnection, repeat: int) -> tuple[float, float]:
-    start = local_midnight(YEAR_START, LENDER_ZONE).replace(tzinfo=None)
-    end = local_midnight(date(2026, 11, 1), LENDER_ZONE).replace(tzinfo=None)
-    agents_sql = """
-        SELECT agent_id, disposition, count(*) FROM calls
-        WHERE started_at >= ? AND started_at < ? GROUP BY ALL
-    """
-    promises_sql = """
-        SELECT c.agent_id, p.status, count(*), sum(p.amount), sum(coalesce(p.paid_amount, 0))
-        FROM promises p JOIN calls c USING (call_id)
-        WHERE p.promised_on BETWEEN ? AND ? GROUP BY ALL
-    """
-
-    def agents() -> None:
-        db.execute(agents_sql, [start, end]).fetchall()
-        db.execute(promises_sql, [YEAR_START, YEAR_END]).fetchall()
-
-    first, boundary, stop = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)
-    rolls_sql = """
-        SELECT f, t, count(*) FROM (
-            SELECT arg_max(bucket, as_of) FILTER (WHERE as_of < ?) AS f,
-                   arg_max(bucket, as_of) FILTER (WHERE as_of >= ?) AS t
-            FROM snapshots WHERE as_of >= ? AND as_of < ? GROUP BY account_id
-        ) WHERE f IS NOT NULL AND t IS NOT NULL GROUP BY ALL
-    """
-    return best(repeat, agents), best(
-        repeat, lambda: db.execute(rolls_sql, [boundary, boundary, first, stop]).fetchall()
+DUCK_START = local_midnight(YEAR_START, LENDER_ZONE).replace(tzinfo=None)
+DUCK_END = local_midnight(TODAY, LENDER_ZONE).replace(tzinfo=None)
+DUCK_AGENTS = (
+    """SELECT agent_id, disposition, count(*) FROM calls
+    WHERE started_at >= $start AND started_at < $end GROUP BY ALL""",
+    """SELECT c.agent_id, p.status, count(*), sum(p.amount), sum(coalesce(p.paid_amount, 0))
+    FROM promises p JOIN calls c USING (call_id)
+    WHERE p.promised_on BETWEEN $first AND $last GROUP BY ALL""",
+    """SELECT assigned_agent_id, count(*) FROM accounts
+    WHERE assigned_agent_id IS NOT NULL GROUP BY ALL""",
+    """WITH settled AS (
+        SELECT account_id, assigned_agent_id AS agent_id FROM accounts
+        WHERE assigned_agent_id IS NOT NULL AND overdue_amount = 0
+    ), resolved AS (
+        SELECT s.account_id, s.agent_id, max(p.paid_at) AS paid
+        FROM settled s JOIN payments p USING (account_id) GROUP BY ALL
+        HAVING max(p.paid_at) BETWEEN $first AND $last
+    ), first_call AS (
+        SELECT c.account_id, min(c.started_at) AS at FROM calls c
+        JOIN resolved r ON r.account_id = c.account_id AND r.agent_id = c.agent_id GROUP BY ALL
     )
+    SELECT r.agent_id, count(*), sum(r.paid - f.at::date), count(f.at)
+    FROM resolved r LEFT JOIN first_call f USING (account_id) GROUP BY ALL""",
+)
+DUCK_ROLLS = """
+    SELECT f, t, count(*) FROM (
+        SELECT arg_max(bucket, as_of) FILTER (WHERE as_of < $boundary) AS f,
+               arg_max(bucket, as_of) FILTER (WHERE as_of >= $boundary) AS t
+        FROM snapshots WHERE as_of >= $first AND as_of < $stop GROUP BY account_id
+    ) WHERE f IS NOT NULL AND t IS NOT NULL GROUP BY ALL
+"""
+
+
+@dataclass
+class DuckResult:
+    agents_seconds: float
+    rolls_seconds: float
+    agents: list[list[tuple[Any, ...]]]
+    rolls: list[tuple[Any, ...]]
+
+
+def time_duckdb(db: duckdb.DuckDBPyConnection, repeat: int) -> DuckResult:
+    """The same aggregations in DuckDB over the raw rows: what the agent report sums (calls per
+    agent and disposition, promises per agent and status, cases assigned and resolved) and the
+    roll-rate matrix's counts."""
+    params = {"start": DUCK_START, "end": DUCK_END, "first": YEAR_START, "last": YEAR_END}
+    agents: list[list[tuple[Any, ...]]] = []
+
+    def run_agents() -> None:
+        agents[:] = [
+            db.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
+            for sql in DUCK_AGENTS
+        ]
+
+    roll_params = {
+        "boundary": ROLL_FROM.next().first_day,
+        "first": ROLL_FROM.first_day,
+        "stop": ROLL_FROM.next().next().first_day,
+    }
+    rolls: list[tuple[Any, ...]] = []
+
+    def run_rolls() -> None:
+        rolls[:] = db.execute(DUCK_ROLLS, roll_params).fetchall()
+
+    return DuckResult(best(repeat, run_agents), best(repeat, run_rolls), agents, rolls)
+
+
+def check_same(url: str, duck: DuckResult) -> None:
+    """The store's figures must be DuckDB's: the pre-aggregates are checked at full size."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = {r.agent_id: r for r in agent_rows(conn, start=YEAR_START, end=YEAR_END)}
+        rolls = roll_rates(conn, from_month=ROLL_FROM)["counts"]
+    engine.dispose()
+    calls, promises, assigned, resolved = duck.agents
+    mine: dict[str, Any] = {
+        "calls": {
+            (a, d): r.dispositions.get(d, 0) for a, r in rows.items() for d in r.dispositions
+        },
+        "promises": {
+            (a, status): (n, int(amount * 100), int(paid * 100))
+            for a, r in rows.items()
+            for status, (n, amount, paid) in r.promises.items()
+        },
+        "assigned": {a: r.cases_assigned for a, r in rows.items() if r.cases_assigned},
+        "resolved": {
+            a: (r.cases_resolved, r.resolution_days_total, r.resolution_days_known)
+            for a, r in rows.items()
+            if r.cases_resolved
+        },
+        "rolls": {(f, t): n for f, row in rolls.items() for t, n in row.items() if n},
+    }
+    theirs: dict[str, Any] = {
+        "calls": {(a, d): n for a, d, n in calls if a is not None and d is not None},
+        "promises": {(a, s): (n, int(m), int(p)) for a, s, n, m, p in promises if a is not None},
+        "assigned": dict(assigned),
+        "resolved": {a: (n, int(d or 0), k) for a, n, d, k in resolved},
+        "rolls": {(f, t): n for f, t, n in duck.rolls},
+    }
+    for name, expected in theirs.items():
+        if mine[name] != expected:
+            raise AssertionError(f"{url}: {name} differ from DuckDB's")
 
 
 def run(
@@ -332,12 +411,14 @@ def run(
     db = duckdb.connect(str(duck_path), read_only=True)
     duck = time_duckdb(db, repeat)
     db.close()
+    for backend in backends:
+        check_same(urls[backend], duck)
     portfolio: dict[str, dict[str, float]] = {}
     for backend in backends:
         agents, rolls, cpu = time_store(urls[backend], repeat)
         lines.append(
-            f"| {backend} | {agents:.2f} (CPU {cpu:.2f}) | {duck[0]:.3f} | {agents / duck[0]:.0f}× "
-            f"| {rolls:.4f} | {duck[1]:.3f} | {rolls / duck[1]:.2f}× |"
+            f"| {backend} | {agents:.2f} (CPU {cpu:.2f}) | {duck.agents_seconds:.3f} | {agents / duck.agents_seconds:.0f}× "
+            f"| {rolls:.4f} | {duck.rolls_seconds:.3f} | {rolls / duck.rolls_seconds:.2f}× |"
         )
         if with_portfolio:
             portfolio[backend] = time_portfolio(urls[backend])
