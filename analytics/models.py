@@ -115,3 +115,14 @@ class RollCount(Base):
     accounts: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class NpaAccount(Base):
+    """An account's first NPA snapshot: the day it entered its NPA cohort and its principal
+    outstanding then (paise, as the snapshot stores it)."""
+
+    __tablename__ = "analytics_npa_accounts"
+
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    npa_date: Mapped[date] = mapped_column(Date)
+    principal: Mapped[int | None] = mapped_column(BigInteger)

@@ -24,7 +24,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     String,
-    and_,
     case,
     func,
     literal,
@@ -33,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from analytics.models import RollCount
+from analytics.models import NpaAccount, RollCount
 from analytics.sql import connection_of, date_text, days_between
 from crm.buckets import BUCKET_ORDER, Bucket
 from crm.models import Account, Payment, Snapshot
@@ -141,34 +140,20 @@ def cohorts(
 ) -> dict[str, Any]:
     """Recovery curves of NPA cohorts (SPEC); `start`/`end` limit the NPA dates."""
     conn = connection_of(conn_or_session)
-    snapshots, payments = table_of(Snapshot), table_of(Payment)
-    first = (
-        select(snapshots.c.account_id, func.min(snapshots.c.as_of).label("npa_date"))
-        .where(snapshots.c.bucket == Bucket.NPA.value)
-        .group_by(snapshots.c.account_id)
+    first_npa, payments = table_of(NpaAccount), table_of(Payment)
+    # Each account's first NPA snapshot, kept by triggers (migration 0010).
+    cohort = func.substr(date_text(conn, first_npa.c.npa_date), 1, 7)
+    npa_query = select(
+        first_npa.c.account_id,
+        first_npa.c.npa_date,
+        cohort.label("cohort"),
+        first_npa.c.principal.label("principal_outstanding"),
     )
     if start is not None:
-        first = first.having(func.min(snapshots.c.as_of) >= start)
+        npa_query = npa_query.where(first_npa.c.npa_date >= start)
     if end is not None:
-        first = first.having(func.min(snapshots.c.as_of) <= end)
-    first_npa = first.subquery()
-    cohort = func.substr(date_text(conn, first_npa.c.npa_date), 1, 7)
-    npa = (
-        select(
-            first_npa.c.account_id,
-            first_npa.c.npa_date,
-            cohort.label("cohort"),
-            snapshots.c.principal_outstanding,
-        )
-        .join(
-            snapshots,
-            and_(
-                snapshots.c.account_id == first_npa.c.account_id,
-                snapshots.c.as_of == first_npa.c.npa_date,
-            ),
-        )
-        .subquery()
-    )
+        npa_query = npa_query.where(first_npa.c.npa_date <= end)
+    npa = npa_query.subquery()
     sizes = select(
         npa.c.cohort, func.count(), _paise(func.coalesce(func.sum(npa.c.principal_outstanding), 0))
     ).group_by(npa.c.cohort)

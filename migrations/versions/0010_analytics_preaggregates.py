@@ -1,4 +1,4 @@
-"""analytics: monthly call and promise counts, cases per agent, resolutions, roll counts
+"""analytics: monthly counts, cases per agent, resolutions, roll counts, first NPA snapshots
 
 Revision ID: 0010
 Revises: 0007
@@ -13,6 +13,8 @@ by triggers in the same transaction as every write they depend on:
   once) with its latest payment day and the days from the agent's first call to it.
 - analytics_roll_counts: accounts per (month, bucket that month, bucket the next month), the
   bucket of a month being that of the account's latest snapshot in it.
+- analytics_npa_accounts: each account's first NPA snapshot (date and principal), the cohort
+  curves' starting points.
 
 Bulk writes (imports, COPY) pay once per statement on PostgreSQL: statement triggers with
 transition tables for INSERT and DELETE. UPDATEs of `accounts`, `calls` and `payments` come
@@ -187,6 +189,15 @@ def _sqlite_roll_counts(rows: Sequence[str], *, exclude: str | None, add: str | 
         {ROLL_COUNTS_UPSERT};"""
 
 
+def _sqlite_npa(account: str) -> str:
+    """Recompute the account's first NPA snapshot."""
+    return f"""
+        DELETE FROM analytics_npa_accounts WHERE account_id = {account};
+        INSERT INTO analytics_npa_accounts (account_id, npa_date, principal)
+        SELECT s.account_id, s.as_of, s.principal_outstanding FROM snapshots AS s
+        WHERE s.account_id = {account} AND s.bucket = 'NPA' ORDER BY s.as_of LIMIT 1;"""
+
+
 def _sqlite_call_day_row(row: str, sign: str) -> str:
     return (
         "INSERT INTO analytics_call_days (day, agent_key, disposition_key, calls, unreceipted) "
@@ -311,6 +322,25 @@ SQLITE_TRIGGERS = {
     BEGIN
         {_sqlite_roll_counts(["OLD", "NEW"], exclude="NEW", add="OLD")}
     END""",
+    # First NPA snapshots: only an NPA snapshot, written or removed, can change one.
+    "analytics_snapshots_npa_insert": f"""AFTER INSERT ON snapshots WHEN NEW.bucket = 'NPA'
+    BEGIN
+        {_sqlite_npa("NEW.account_id")}
+    END""",
+    "analytics_snapshots_npa_delete": f"""AFTER DELETE ON snapshots WHEN OLD.bucket = 'NPA'
+    BEGIN
+        {_sqlite_npa("OLD.account_id")}
+    END""",
+    "analytics_snapshots_npa_update": f"""AFTER UPDATE OF account_id, as_of, bucket,
+        principal_outstanding ON snapshots
+        WHEN (OLD.bucket = 'NPA' OR NEW.bucket = 'NPA') AND (
+          OLD.account_id IS NOT NEW.account_id OR OLD.as_of IS NOT NEW.as_of
+          OR OLD.bucket IS NOT NEW.bucket
+          OR OLD.principal_outstanding IS NOT NEW.principal_outstanding)
+    BEGIN
+        {_sqlite_npa("OLD.account_id")}
+        {_sqlite_npa("NEW.account_id")}
+    END""",
 }
 
 
@@ -424,10 +454,26 @@ def _pg_roll_counts(old: str, new: str) -> str:
         {ROLL_COUNTS_UPSERT};"""
 
 
+def _pg_npa(old: str, new: str) -> str:
+    """Recompute the first NPA snapshot of the accounts with an NPA snapshot among `old` or
+    `new` (no other write can change it)."""
+    accounts = (
+        f"SELECT account_id FROM {old} WHERE bucket = 'NPA' "
+        f"UNION SELECT account_id FROM {new} WHERE bucket = 'NPA'"
+    )
+    return f"""
+        DELETE FROM analytics_npa_accounts WHERE account_id IN ({accounts});
+        INSERT INTO analytics_npa_accounts (account_id, npa_date, principal)
+        SELECT DISTINCT ON (s.account_id) s.account_id, s.as_of, s.principal_outstanding
+        FROM snapshots AS s WHERE s.account_id IN ({accounts}) AND s.bucket = 'NPA'
+        ORDER BY s.account_id, s.as_of;"""
+
+
 _PG_NO_SNAPSHOTS = (
     "(SELECT NULL::varchar AS account_id, NULL::date AS as_of, NULL::varchar AS bucket "
     "WHERE false) AS none"
 )
+_PG_NO_NPA = "(SELECT NULL::varchar AS account_id, NULL::varchar AS bucket WHERE false) AS none"
 
 
 def _pg_function(name: str, body: str) -> str:
@@ -527,9 +573,9 @@ POSTGRES_FUNCTIONS = {
         )
     }""",
     "analytics_snapshots_changed": _pg_by_op(
-        _pg_roll_counts(_PG_NO_SNAPSHOTS, "new_rows"),
-        _pg_roll_counts("old_rows", _PG_NO_SNAPSHOTS),
-        _pg_roll_counts("old_rows", "new_rows"),
+        _pg_roll_counts(_PG_NO_SNAPSHOTS, "new_rows") + _pg_npa(_PG_NO_NPA, "new_rows"),
+        _pg_roll_counts("old_rows", _PG_NO_SNAPSHOTS) + _pg_npa("old_rows", _PG_NO_NPA),
+        _pg_roll_counts("old_rows", "new_rows") + _pg_npa("old_rows", "new_rows"),
     ),
 }
 
@@ -657,6 +703,13 @@ def _create_tables() -> None:
         "ix_analytics_resolutions_paid", "analytics_resolutions", ["paid_on", "agent_id", "days"]
     )
     op.create_table(
+        "analytics_npa_accounts",
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("npa_date", sa.Date(), nullable=False),
+        sa.Column("principal", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_analytics_npa_accounts")),
+    )
+    op.create_table(
         "analytics_roll_counts",
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("from_bucket", sa.String(length=16), nullable=False),
@@ -708,6 +761,12 @@ def _backfill(sqlite: bool) -> list[str]:
             SELECT account_id, max(paid_at) AS paid_on FROM payments GROUP BY account_id
         ) AS p ON p.account_id = a.account_id
         WHERE a.assigned_agent_id IS NOT NULL AND a.overdue_amount = 0""",
+        """INSERT INTO analytics_npa_accounts (account_id, npa_date, principal)
+        SELECT s.account_id, s.as_of, s.principal_outstanding
+        FROM snapshots AS s JOIN (
+            SELECT account_id, min(as_of) AS npa_date FROM snapshots WHERE bucket = 'NPA'
+            GROUP BY account_id
+        ) AS f ON f.account_id = s.account_id AND f.npa_date = s.as_of""",
         f"""INSERT INTO analytics_roll_counts (month, from_bucket, to_bucket, accounts)
         SELECT month, bucket, next_bucket, count(*) FROM (
             SELECT month, bucket,
@@ -752,6 +811,7 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION IF EXISTS {name}()")
         op.execute(POSTGRES_CALLS_UPDATE_0004)
     op.drop_table("analytics_roll_counts")
+    op.drop_table("analytics_npa_accounts")
     op.drop_index("ix_analytics_resolutions_paid", table_name="analytics_resolutions")
     op.drop_table("analytics_resolutions")
     op.drop_table("analytics_agent_accounts")

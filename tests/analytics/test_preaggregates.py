@@ -20,6 +20,7 @@ from analytics.models import (
     AgentAccounts,
     CallDay,
     CallMonth,
+    NpaAccount,
     PromiseDay,
     PromiseMonth,
     Resolution,
@@ -108,8 +109,14 @@ def from_scratch(conn: Connection) -> dict[str, dict[tuple[Any, ...], tuple[Any,
         following = latest.get((account, _next_month(month)))
         if following is not None:
             add("analytics_roll_counts", (month, bucket, following[1]), 1)
+    first_npa: dict[tuple[str], tuple[date, int | None]] = {}
+    for s in sorted(snapshots, key=lambda s: s.as_of):
+        if str(s.bucket) == "NPA" and (s.account_id,) not in first_npa:
+            principal = None if s.principal_outstanding is None else _paise(s.principal_outstanding)
+            first_npa[(s.account_id,)] = (s.as_of, principal)
     answer = {name: {k: tuple(v) for k, v in rows.items()} for name, rows in out.items()}
     answer["analytics_resolutions"] = resolutions
+    answer["analytics_npa_accounts"] = first_npa
     return answer
 
 
@@ -121,6 +128,7 @@ KEYS = {
     AgentAccounts: ("agent_id",),
     Resolution: ("account_id",),
     RollCount: ("month", "from_bucket", "to_bucket"),
+    NpaAccount: ("account_id",),
 }
 
 
@@ -134,7 +142,7 @@ def stored(conn: Connection) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]
         for row in conn.execute(select(table)):
             data = row._mapping
             value = tuple(data[c] for c in values)
-            if model is Resolution or any(value):
+            if model in (Resolution, NpaAccount) or any(value):
                 rows[tuple(data[c] for c in key)] = value
         answer[table.name] = rows
     return answer
@@ -247,6 +255,11 @@ def test_row_updates_and_deletes_keep_the_tables_exact(db: Database) -> None:
     with db.engine.begin() as conn:
         # Statements over many rows at once.
         conn.execute(update(Snapshot).where(Snapshot.dpd > 80).values(bucket="NPA"))
+        conn.execute(
+            update(Snapshot)
+            .where(Snapshot.bucket == "NPA", Snapshot.dpd < 120)
+            .values(principal_outstanding=Decimal("1234.50"))
+        )
         conn.execute(
             update(Snapshot)
             .where(Snapshot.as_of == date(2026, 2, 28))
