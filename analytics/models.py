@@ -126,3 +126,31 @@ class NpaAccount(Base):
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     npa_date: Mapped[date] = mapped_column(Date)
     principal: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SegmentBook(Base):
+    """Per product or channel (`dimension`; `segment` '' for accounts without one): the book
+    now, amounts in paise."""
+
+    __tablename__ = "analytics_segment_book"
+
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)  # product | channel
+    segment: Mapped[str] = mapped_column(String(100), primary_key=True)
+    accounts: Mapped[int] = mapped_column(BigInteger)
+    npa_accounts: Mapped[int] = mapped_column(BigInteger)
+    principal: Mapped[int] = mapped_column(BigInteger)
+    npa_principal: Mapped[int] = mapped_column(BigInteger)
+    overdue: Mapped[int] = mapped_column(BigInteger)
+
+
+class SegmentPayment(Base):
+    """Payments per day under the product or channel their account has now (paise)."""
+
+    __tablename__ = "analytics_segment_payments"
+
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(100), primary_key=True)
+    paid_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)

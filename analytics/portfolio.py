@@ -23,7 +23,6 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
-    String,
     case,
     func,
     literal,
@@ -32,10 +31,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from analytics.models import NpaAccount, RollCount
+from analytics.models import NpaAccount, RollCount, SegmentBook, SegmentPayment
 from analytics.sql import connection_of, date_text, days_between
-from crm.buckets import BUCKET_ORDER, Bucket
-from crm.models import Account, Payment, Snapshot
+from crm.buckets import BUCKET_ORDER
+from crm.models import Payment, Snapshot
 from duecall.db import add_days, table_of
 from duecall.errors import InvalidInput
 
@@ -223,29 +222,30 @@ def segments(
     if by not in ("product", "channel"):
         raise InvalidInput("by", f"{by!r} is not one of product, channel")
     conn = connection_of(conn_or_session)
-    accounts, payments = table_of(Account), table_of(Payment)
-    key = func.coalesce(accounts.c[by], literal("", String)).label("segment")
-    is_npa = accounts.c.bucket == Bucket.NPA.value
-    npa_principal = case((is_npa, accounts.c.principal_outstanding), else_=0)
+    # Kept by triggers (migration 0010): the book per segment now, payments per segment and day.
+    book_table, paid_table = table_of(SegmentBook), table_of(SegmentPayment)
     book = select(
-        key,
-        func.count(),
-        func.sum(case((is_npa, 1), else_=0)),
-        _paise(func.coalesce(func.sum(accounts.c.principal_outstanding), 0)),
-        _paise(
-            func.coalesce(func.sum(case((is_npa, accounts.c.principal_outstanding), else_=0)), 0)
-        ),
-        _paise(func.coalesce(func.sum(accounts.c.overdue_amount), 0)),
-    ).group_by(key)
+        book_table.c.segment,
+        book_table.c.accounts,
+        book_table.c.npa_accounts,
+        book_table.c.principal,
+        book_table.c.npa_principal,
+        book_table.c.overdue,
+    ).where(book_table.c.dimension == by, book_table.c.accounts != 0)
     paid = (
-        select(key, _paise(func.sum(payments.c.amount)))
-        .join(accounts, accounts.c.account_id == payments.c.account_id)
-        .where(payments.c.paid_at >= start, payments.c.paid_at <= end)
-        .group_by(key)
+        select(paid_table.c.segment, func.sum(paid_table.c.amount))
+        .where(
+            paid_table.c.dimension == by,
+            paid_table.c.paid_on >= start,
+            paid_table.c.paid_on <= end,
+        )
+        .group_by(paid_table.c.segment)
     )
     received = {name: int(amount) for name, amount in conn.execute(paid)}
     rows = []
-    for name, n, npa, principal, npa_principal, overdue in conn.execute(book.order_by(key)):
+    for name, n, npa, principal, npa_principal, overdue in conn.execute(
+        book.order_by(book_table.c.segment)
+    ):
         got = received.get(name, 0)
         demand = got + int(overdue)
         rows.append(

@@ -15,6 +15,8 @@ by triggers in the same transaction as every write they depend on:
   bucket of a month being that of the account's latest snapshot in it.
 - analytics_npa_accounts: each account's first NPA snapshot (date and principal), the cohort
   curves' starting points.
+- analytics_segment_book / analytics_segment_payments: per product and per channel, the book
+  now (accounts, NPA accounts, principal, NPA principal, overdue) and payments per day.
 
 Bulk writes (imports, COPY) pay once per statement on PostgreSQL: statement triggers with
 transition tables for INSERT and DELETE. UPDATEs of `accounts`, `calls` and `payments` come
@@ -83,6 +85,89 @@ def _sqlite_unreceipted(row: str) -> str:
 
 def _pg_unreceipted(row: str) -> str:
     return _unreceipted(row, f"{row}.compliance_receipt::text = 'null'")
+
+
+# --- per product and per channel (the same SQL on both backends) ------------------------------
+
+SEGMENT_BOOK_UPSERT = (
+    "ON CONFLICT (dimension, segment) DO UPDATE SET "
+    "accounts = analytics_segment_book.accounts + excluded.accounts, "
+    "npa_accounts = analytics_segment_book.npa_accounts + excluded.npa_accounts, "
+    "principal = analytics_segment_book.principal + excluded.principal, "
+    "npa_principal = analytics_segment_book.npa_principal + excluded.npa_principal, "
+    "overdue = analytics_segment_book.overdue + excluded.overdue"
+)
+SEGMENT_PAYMENTS_UPSERT = (
+    "ON CONFLICT (dimension, segment, paid_on) DO UPDATE SET "
+    "amount = analytics_segment_payments.amount + excluded.amount"
+)
+SEGMENTS = ("product", "channel")
+BOOK_COLUMNS = ("product", "channel", "bucket", "principal_outstanding", "overdue_amount")
+PAYMENT_COLUMNS = ("account_id", "paid_at", "amount")
+
+
+def _record(row: str, columns: Sequence[str]) -> str:
+    """A trigger's OLD or NEW row as a one-row relation."""
+    return f"(SELECT {', '.join(f'{row}.{c} AS {c}' for c in columns)})"
+
+
+def _segment_book(rows: str, sign: str) -> str:
+    """Add (sign 1) or take away (-1) the accounts `rows` from their product's and channel's
+    figures: accounts, NPA accounts, principal, NPA principal, overdue (paise)."""
+    parts = " UNION ALL ".join(
+        f"SELECT '{dimension}' AS dimension, coalesce(r.{dimension}, '') AS segment, "
+        "CASE WHEN r.bucket = 'NPA' THEN 1 ELSE 0 END AS npa, "
+        "coalesce(r.principal_outstanding, 0) AS principal, "
+        "CASE WHEN r.bucket = 'NPA' THEN coalesce(r.principal_outstanding, 0) ELSE 0 END "
+        "AS npa_principal, r.overdue_amount AS overdue "
+        f"FROM {rows} AS r"
+        for dimension in SEGMENTS
+    )
+    return f"""
+        INSERT INTO analytics_segment_book
+            (dimension, segment, accounts, npa_accounts, principal, npa_principal, overdue)
+        SELECT d.dimension, d.segment, {sign} * count(*), {sign} * sum(d.npa),
+               {sign} * sum(d.principal), {sign} * sum(d.npa_principal), {sign} * sum(d.overdue)
+        FROM ({parts}) AS d WHERE true GROUP BY d.dimension, d.segment
+        {SEGMENT_BOOK_UPSERT};"""
+
+
+def _segment_payments(rows: str, sign: str) -> str:
+    """Add or take away the payments `rows` under their account's product and channel (now)."""
+    parts = " UNION ALL ".join(
+        f"SELECT '{dimension}' AS dimension, coalesce(a.{dimension}, '') AS segment, "
+        "r.paid_at AS paid_on, r.amount AS amount "
+        f"FROM {rows} AS r JOIN accounts AS a ON a.account_id = r.account_id"
+        for dimension in SEGMENTS
+    )
+    return f"""
+        INSERT INTO analytics_segment_payments (dimension, segment, paid_on, amount)
+        SELECT d.dimension, d.segment, d.paid_on, {sign} * sum(d.amount)
+        FROM ({parts}) AS d WHERE true GROUP BY d.dimension, d.segment, d.paid_on
+        {SEGMENT_PAYMENTS_UPSERT};"""
+
+
+def _segment_move_payments(distinct: str) -> str:
+    """An account that changed product or channel takes its payments along."""
+    statements = []
+    for dimension in SEGMENTS:
+        for row, sign in (("OLD", "-1"), ("NEW", "1")):
+            statements.append(f"""
+        INSERT INTO analytics_segment_payments (dimension, segment, paid_on, amount)
+        SELECT '{dimension}', coalesce({row}.{dimension}, ''), y.paid_at, {sign} * sum(y.amount)
+        FROM payments AS y
+        WHERE y.account_id = NEW.account_id AND OLD.{dimension} {distinct} NEW.{dimension}
+        GROUP BY y.paid_at
+        {SEGMENT_PAYMENTS_UPSERT};""")
+    return "".join(statements)
+
+
+def _book_changed(distinct: str) -> str:
+    return " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in BOOK_COLUMNS)
+
+
+def _payment_changed(distinct: str) -> str:
+    return " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in PAYMENT_COLUMNS)
 
 
 # --- SQLite ----------------------------------------------------------------------------------
@@ -267,10 +352,24 @@ SQLITE_TRIGGERS = {
     # Cases: a new account has no payments yet (they reference it), so it is not resolved.
     "analytics_accounts_insert": f"""AFTER INSERT ON accounts BEGIN
         {_sqlite_agent_accounts("NEW", "+")}
+        {_segment_book(_record("NEW", BOOK_COLUMNS), "1")}
     END""",
     "analytics_accounts_delete": f"""AFTER DELETE ON accounts BEGIN
         {_sqlite_agent_accounts("OLD", "-")}
         DELETE FROM analytics_resolutions WHERE account_id = OLD.account_id;
+        {_segment_book(_record("OLD", BOOK_COLUMNS), "-1")}
+    END""",
+    # The account's payments go first (the foreign key would cascade), so that their triggers
+    # still find the account's product and channel.
+    "analytics_accounts_segment_delete": """BEFORE DELETE ON accounts BEGIN
+        DELETE FROM payments WHERE account_id = OLD.account_id;
+    END""",
+    "analytics_accounts_segment_update": f"""AFTER UPDATE OF {", ".join(BOOK_COLUMNS)}
+        ON accounts WHEN {_book_changed("IS NOT")}
+    BEGIN
+        {_segment_book(_record("OLD", BOOK_COLUMNS), "-1")}
+        {_segment_book(_record("NEW", BOOK_COLUMNS), "1")}
+        {_segment_move_payments("IS NOT")}
     END""",
     "analytics_accounts_update": f"""AFTER UPDATE OF account_id, assigned_agent_id,
         overdue_amount ON accounts
@@ -285,9 +384,17 @@ SQLITE_TRIGGERS = {
     END""",
     "analytics_payments_insert": f"""AFTER INSERT ON payments BEGIN
         {_sqlite_resolve("NEW.account_id")}
+        {_segment_payments(_record("NEW", PAYMENT_COLUMNS), "1")}
     END""",
     "analytics_payments_delete": f"""AFTER DELETE ON payments BEGIN
         {_sqlite_resolve("OLD.account_id")}
+        {_segment_payments(_record("OLD", PAYMENT_COLUMNS), "-1")}
+    END""",
+    "analytics_payments_segment_update": f"""AFTER UPDATE OF {", ".join(PAYMENT_COLUMNS)}
+        ON payments WHEN {_payment_changed("IS NOT")}
+    BEGIN
+        {_segment_payments(_record("OLD", PAYMENT_COLUMNS), "-1")}
+        {_segment_payments(_record("NEW", PAYMENT_COLUMNS), "1")}
     END""",
     "analytics_payments_update": f"""AFTER UPDATE OF account_id, paid_at ON payments
         WHEN OLD.account_id IS NOT NEW.account_id OR OLD.paid_at IS NOT NEW.paid_at
@@ -535,11 +642,16 @@ POSTGRES_FUNCTIONS = {
     ),
     # Cases: a new account has no payments yet (they reference it), so it is not resolved.
     "analytics_accounts_written": _pg_by_op(
-        _pg_agent_accounts("new_rows", "1"),
-        _pg_agent_accounts("old_rows", "-1") + "\n        DELETE FROM analytics_resolutions "
+        _pg_agent_accounts("new_rows", "1") + _segment_book("new_rows", "1"),
+        _pg_agent_accounts("old_rows", "-1")
+        + _segment_book("old_rows", "-1")
+        + "\n        DELETE FROM analytics_resolutions "
         "WHERE account_id IN (SELECT account_id FROM old_rows);",
         "NULL;",
     ),
+    "analytics_accounts_segment_updated": _segment_book(_record("OLD", BOOK_COLUMNS), "-1")
+    + _segment_book(_record("NEW", BOOK_COLUMNS), "1")
+    + _segment_move_payments("IS DISTINCT FROM"),
     "analytics_accounts_updated": f"""
         IF OLD.assigned_agent_id IS DISTINCT FROM NEW.assigned_agent_id THEN
             {_pg_agent_accounts("(SELECT OLD.assigned_agent_id)", "-1")}
@@ -547,10 +659,14 @@ POSTGRES_FUNCTIONS = {
         END IF;
         {_pg_resolve("SELECT OLD.account_id UNION SELECT NEW.account_id")}""",
     "analytics_payments_written": _pg_by_op(
-        _pg_resolve("SELECT DISTINCT account_id FROM new_rows"),
-        _pg_resolve("SELECT DISTINCT account_id FROM old_rows"),
+        _pg_resolve("SELECT DISTINCT account_id FROM new_rows")
+        + _segment_payments("new_rows", "1"),
+        _pg_resolve("SELECT DISTINCT account_id FROM old_rows")
+        + _segment_payments("old_rows", "-1"),
         "NULL;",
     ),
+    "analytics_payments_segment_updated": _segment_payments(_record("OLD", PAYMENT_COLUMNS), "-1")
+    + _segment_payments(_record("NEW", PAYMENT_COLUMNS), "1"),
     "analytics_payments_updated": _pg_resolve("SELECT OLD.account_id UNION SELECT NEW.account_id"),
     "analytics_calls_written": _pg_by_op(
         _pg_resolution_days("SELECT account_id, agent_id FROM new_rows"),
@@ -626,8 +742,24 @@ POSTGRES_TRIGGERS: dict[str, tuple[str, str]] = {
         "OR (OLD.overdue_amount = 0) IS DISTINCT FROM (NEW.overdue_amount = 0)) "
         "EXECUTE FUNCTION analytics_accounts_updated()",
     ),
+    "analytics_accounts_segment_update": (
+        "accounts",
+        f"AFTER UPDATE OF {', '.join(BOOK_COLUMNS)} ON accounts FOR EACH ROW "
+        f"WHEN ({_book_changed('IS DISTINCT FROM')}) "
+        "EXECUTE FUNCTION analytics_accounts_segment_updated()",
+    ),
+    "analytics_accounts_segment_delete": (
+        "accounts",
+        "BEFORE DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION analytics_accounts_deleting()",
+    ),
     **_statement_triggers(
         "analytics_payments", "payments", "analytics_payments_written", ("insert", "delete")
+    ),
+    "analytics_payments_segment_update": (
+        "payments",
+        f"AFTER UPDATE OF {', '.join(PAYMENT_COLUMNS)} ON payments FOR EACH ROW "
+        f"WHEN ({_payment_changed('IS DISTINCT FROM')}) "
+        "EXECUTE FUNCTION analytics_payments_segment_updated()",
     ),
     "analytics_payments_update": (
         "payments",
@@ -648,6 +780,15 @@ POSTGRES_TRIGGERS: dict[str, tuple[str, str]] = {
     ),
     **_statement_triggers("analytics_snapshots", "snapshots", "analytics_snapshots_changed", _ALL),
 }
+# The account's payments go first (the foreign key would cascade), so that their triggers still
+# find the account's product and channel.
+POSTGRES_ACCOUNTS_DELETING = """CREATE FUNCTION analytics_accounts_deleting() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM payments WHERE account_id = OLD.account_id;
+    RETURN OLD;
+END
+$$"""
 POSTGRES_CALLS_UPDATE_0004 = (
     "CREATE TRIGGER analytics_calls_update AFTER UPDATE ON calls "
     "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
@@ -703,6 +844,28 @@ def _create_tables() -> None:
         "ix_analytics_resolutions_paid", "analytics_resolutions", ["paid_on", "agent_id", "days"]
     )
     op.create_table(
+        "analytics_segment_book",
+        sa.Column("dimension", sa.String(length=16), nullable=False),
+        sa.Column("segment", sa.String(length=100), nullable=False),
+        sa.Column("accounts", sa.BigInteger(), nullable=False),
+        sa.Column("npa_accounts", sa.BigInteger(), nullable=False),
+        sa.Column("principal", sa.BigInteger(), nullable=False),
+        sa.Column("npa_principal", sa.BigInteger(), nullable=False),
+        sa.Column("overdue", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("dimension", "segment", name=op.f("pk_analytics_segment_book")),
+    )
+    op.create_table(
+        "analytics_segment_payments",
+        sa.Column("dimension", sa.String(length=16), nullable=False),
+        sa.Column("segment", sa.String(length=100), nullable=False),
+        sa.Column("paid_on", sa.Date(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "dimension", "segment", "paid_on", name=op.f("pk_analytics_segment_payments")
+        ),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
         "analytics_npa_accounts",
         sa.Column("account_id", sa.String(length=64), nullable=False),
         sa.Column("npa_date", sa.Date(), nullable=False),
@@ -742,6 +905,8 @@ def _backfill(sqlite: bool) -> list[str]:
                substr(max({"as_of" if sqlite else "as_of::text"} || bucket), 11) AS bucket
         FROM snapshots GROUP BY account_id, {month.format("as_of")}"""
     return [
+        _segment_book("accounts", "1"),
+        _segment_payments("payments", "1"),
         f"""INSERT INTO analytics_call_months
             (agent_key, disposition_key, month, calls, unreceipted)
         SELECT agent_key, disposition_key, {month.format("day")}, sum(calls), sum(unreceipted)
@@ -793,6 +958,7 @@ def upgrade() -> None:
     op.execute("DROP TRIGGER analytics_calls_update ON calls")
     for name, body in POSTGRES_FUNCTIONS.items():
         op.execute(_pg_function(name, body))
+    op.execute(POSTGRES_ACCOUNTS_DELETING)
     for name, (_table, definition) in POSTGRES_TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {definition}")
 
@@ -807,11 +973,13 @@ def downgrade() -> None:
     else:
         for name, (table, _definition) in POSTGRES_TRIGGERS.items():
             op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        for name in POSTGRES_FUNCTIONS:
+        for name in [*POSTGRES_FUNCTIONS, "analytics_accounts_deleting"]:
             op.execute(f"DROP FUNCTION IF EXISTS {name}()")
         op.execute(POSTGRES_CALLS_UPDATE_0004)
     op.drop_table("analytics_roll_counts")
     op.drop_table("analytics_npa_accounts")
+    op.drop_table("analytics_segment_payments")
+    op.drop_table("analytics_segment_book")
     op.drop_index("ix_analytics_resolutions_paid", table_name="analytics_resolutions")
     op.drop_table("analytics_resolutions")
     op.drop_table("analytics_agent_accounts")

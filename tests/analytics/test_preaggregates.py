@@ -25,6 +25,8 @@ from analytics.models import (
     PromiseMonth,
     Resolution,
     RollCount,
+    SegmentBook,
+    SegmentPayment,
 )
 from analytics.periods import local_midnight
 from analytics.promises import evaluate_promises
@@ -114,6 +116,19 @@ def from_scratch(conn: Connection) -> dict[str, dict[tuple[Any, ...], tuple[Any,
         if str(s.bucket) == "NPA" and (s.account_id,) not in first_npa:
             principal = None if s.principal_outstanding is None else _paise(s.principal_outstanding)
             first_npa[(s.account_id,)] = (s.as_of, principal)
+    by_account = {a.account_id: a for a in accounts}
+    for a in accounts:
+        npa = str(a.bucket) == "NPA"
+        principal = _paise(a.principal_outstanding)
+        for dimension in ("product", "channel"):
+            key = (dimension, getattr(a, dimension) or "")
+            add("analytics_segment_book", key, 1, npa, principal, principal * npa,
+                _paise(a.overdue_amount))  # fmt: skip
+    for y in payments:
+        account = by_account[y.account_id]
+        for dimension in ("product", "channel"):
+            key = (dimension, getattr(account, dimension) or "", y.paid_at)
+            add("analytics_segment_payments", key, _paise(y.amount))
     answer = {name: {k: tuple(v) for k, v in rows.items()} for name, rows in out.items()}
     answer["analytics_resolutions"] = resolutions
     answer["analytics_npa_accounts"] = first_npa
@@ -129,6 +144,8 @@ KEYS = {
     Resolution: ("account_id",),
     RollCount: ("month", "from_bucket", "to_bucket"),
     NpaAccount: ("account_id",),
+    SegmentBook: ("dimension", "segment"),
+    SegmentPayment: ("dimension", "segment", "paid_on"),
 }
 
 
@@ -150,7 +167,11 @@ def stored(conn: Connection) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]
 
 def assert_exact(db: Database) -> None:
     with db.engine.connect() as conn:
-        expected, found = from_scratch(conn), stored(conn)
+        assert_exact_in(conn)
+
+
+def assert_exact_in(conn: Connection) -> None:
+    expected, found = from_scratch(conn), stored(conn)
     for table in found:
         assert found[table] == expected.get(table, {}), table
     # The data exercises every table.
@@ -199,6 +220,18 @@ def test_row_updates_and_deletes_keep_the_tables_exact(db: Database) -> None:
                 )
             )
         conn.execute(update(Account).values(claimed_by="C1"))
+        # Another product, channel, bucket or principal.
+        for account in rng.sample(ids, 40):
+            conn.execute(
+                update(Account)
+                .where(Account.account_id == account)
+                .values(
+                    product=rng.choice([None, "gold", "two-wheeler"]),
+                    channel=rng.choice([None, "dsa", "branch"]),
+                    bucket=rng.choice(BUCKET_ORDER).value,
+                    principal_outstanding=rng.choice([None, Decimal("2500.00")]),
+                )
+            )
         # Payments: new ones, moved in time and between accounts, deleted.
         bulk_insert(
             conn, "payments",
@@ -278,7 +311,13 @@ def test_row_updates_and_deletes_keep_the_tables_exact(db: Database) -> None:
         # An account without calls goes, with its payments and snapshots (cascades).
         called = set(conn.scalars(select(Call.account_id)))
         gone = [a for a in ids if a not in called][:5]
+        bulk_insert(
+            conn, "payments", [(a, date(2026, 3, 3), 7_500, "GONE") for a in gone],
+            ("account_id", "paid_at", "amount", "reference"),
+        )  # fmt: skip
+        assert_exact_in(conn)
         conn.execute(delete(Account).where(Account.account_id.in_(gone)))
+        conn.execute(update(Account).where(Account.dpd > 30).values(channel="collections"))
     assert_exact(db)
 
 
