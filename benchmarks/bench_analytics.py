@@ -25,18 +25,30 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import JSON, create_engine, inspect, make_url, text
 
+import agent.models  # noqa: F401  (every table on Base.metadata, for copying a store)
+import analytics.qa.models  # noqa: F401
+import crm.models  # noqa: F401
+import dialer.models  # noqa: F401
+import web.models  # noqa: F401
 from analytics.agents import LENDER_ZONE, agent_rows, agents_report
-from analytics.generate import AgentProfile, write_calls, write_portfolio, write_snapshots
+from analytics.generate import (
+    BATCH,
+    AgentProfile,
+    write_calls,
+    write_portfolio,
+    write_snapshots,
+)
 from analytics.periods import local_midnight
 from analytics.portfolio import Month, cohorts, roll_rates, segments
 from benchmarks.common import POSTGRES_URL
-from duecall.db import MIGRATIONS_DIR, make_engine, upgrade
+from duecall.db import MIGRATIONS_DIR, Base, bulk_insert, current_revision, make_engine, upgrade
 from duecall.settings import normalize_database_url
 
 YEAR_START, YEAR_END = date(2025, 11, 1), date(2026, 10, 31)
@@ -89,6 +101,45 @@ def analytics_tables(url: str) -> list[str]:
     names = [n for n in inspect(engine).get_table_names() if n.startswith("analytics_")]
     engine.dispose()
     return names
+
+
+def copy_postgres_to_sqlite(source_url: str, target_url: str) -> None:
+    """The rows of a PostgreSQL store into a new SQLite store at the same revision: the same data
+    without generating it again (the analytics triggers count it again as it is written)."""
+    source = make_engine(source_url)
+    revision = current_revision(source)
+    assert revision is not None
+    upgrade(target_url, revision)
+    target = make_engine(target_url)
+    names = set(inspect(source).get_table_names())
+    tables = [
+        t
+        for t in Base.metadata.sorted_tables
+        if t.name in names and not t.name.startswith("analytics_")
+    ]
+    with source.connect() as pg, target.begin() as lite:
+        for table in reversed(tables):
+            lite.execute(table.delete())  # rows the migrations seeded
+        for table in tables:
+            columns = [c["name"] for c in inspect(source).get_columns(table.name)]
+            selected = ", ".join(
+                f'"{c}"::text' if isinstance(table.c[c].type, JSON) else f'"{c}"' for c in columns
+            )
+            driver = pg.connection.driver_connection
+            assert driver is not None
+            cursor = driver.cursor(name=f"copy_{table.name}")
+            cursor.execute(f"SELECT {selected} FROM {table.name}")
+            while rows := cursor.fetchmany(BATCH):
+                bulk_insert(lite, table.name, [tuple(map(_time_text, r)) for r in rows], columns)
+            cursor.close()
+    source.dispose()
+    target.dispose()
+    settle(target_url)
+
+
+def _time_text(value: Any) -> Any:
+    """A time of day as SQLAlchemy's SQLite Time type stores it."""
+    return value.strftime("%H:%M:%S.%f") if isinstance(value, dt_time) else value
 
 
 # --- cached stores ---------------------------------------------------------------------------
@@ -174,8 +225,16 @@ class Cache:
                 found.append((len(built), key))
         return max(found)[1] if found else None
 
-    def store(self, params: Params, *, rebuild: bool, log: Callable[[str], None]) -> str:
-        """The URL of a store of `params` at the migrations' head, built or upgraded if need be."""
+    def store(
+        self,
+        params: Params,
+        *,
+        rebuild: bool,
+        log: Callable[[str], None],
+        from_postgresql: bool = False,
+    ) -> str:
+        """The URL of a store of `params` at the migrations' head, built or upgraded if need be
+        (a SQLite one copied from a cached PostgreSQL one when `from_postgresql`)."""
         migrations = migration_hashes()
         key = store_key(params, migrations)
         if rebuild:
@@ -185,6 +244,13 @@ class Cache:
         self.drop(key)
         started = time.perf_counter()
         source = None if rebuild else self.upgradable(params, migrations)
+        postgres = Cache("postgresql")
+        if source is None and from_postgresql and self.backend == "sqlite":
+            source = postgres.upgradable(params, migrations)
+            if source is not None:
+                log(f"sqlite: copying postgresql store {source}")
+                copy_postgres_to_sqlite(postgres.url(source), self.url(source))
+                self.meta_path(source).write_text(postgres.meta_path(source).read_text())
         if source is not None:
             log(f"{self.backend}: upgrading a copy of cached store {source} to {key}")
             self.copy(source, key)
@@ -406,7 +472,10 @@ def run(
         "| store | agent report s | DuckDB s | ratio | roll rates s | DuckDB s | ratio |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    urls = {b: Cache(b).store(params, rebuild=rebuild, log=log) for b in ["sqlite", *backends]}
+    urls = {
+        b: Cache(b).store(params, rebuild=rebuild, log=log)
+        for b in dict.fromkeys(["sqlite", *backends])
+    }
     duck_path = duckdb_store(params, urls["sqlite"], log)
     db = duckdb.connect(str(duck_path), read_only=True)
     duck = time_duckdb(db, repeat)
@@ -452,12 +521,19 @@ def main(argv: list[str] | None = None) -> list[str]:
         "--portfolio", action="store_true", help="also time cohorts and per product / channel"
     )
     parser.add_argument(
+        "--sqlite-from-postgresql",
+        action="store_true",
+        help="build a missing SQLite store by copying the cached PostgreSQL one",
+    )
+    parser.add_argument(
         "--build-only", action="store_true", help="build (or upgrade) the cached stores and stop"
     )
     args = parser.parse_args(argv)
     params = Params(args.calls, args.accounts, args.months)
     if args.build_only:
         for backend in args.backends:
-            Cache(backend).store(params, rebuild=args.rebuild, log=print)
+            Cache(backend).store(
+                params, rebuild=args.rebuild, log=print, from_postgresql=args.sqlite_from_postgresql
+            )
         return []
     return run(params, args.backends, args.repeat, args.rebuild, args.portfolio)
