@@ -319,8 +319,24 @@ def time_portfolio(url: str) -> dict[str, float]:
     return out
 
 
-def duckdb_store(params: Params, sqlite_url: str, log: Callable[[str], None]) -> Path:
-    """The same rows in a DuckDB file: each table exported to CSV from SQLite and read back."""
+DUCK_TABLES = (
+    ("calls", "call_id, account_id, agent_id, disposition, started_at",
+     "call_id VARCHAR, account_id VARCHAR, agent_id VARCHAR, disposition VARCHAR, "
+     "started_at TIMESTAMP"),
+    ("accounts", "account_id, assigned_agent_id, overdue_amount",
+     "account_id VARCHAR, assigned_agent_id VARCHAR, overdue_amount BIGINT"),
+    ("payments", "account_id, paid_at, amount",
+     "account_id VARCHAR, paid_at DATE, amount BIGINT"),
+    ("promises", "call_id, promised_on, status, amount, paid_amount",
+     "call_id VARCHAR, promised_on DATE, status VARCHAR, amount BIGINT, paid_amount BIGINT"),
+    ("snapshots", "account_id, as_of, bucket",
+     "account_id VARCHAR, as_of DATE, bucket VARCHAR"),
+)  # fmt: skip
+
+
+def duckdb_store(params: Params, source_url: str, log: Callable[[str], None]) -> Path:
+    """The same rows in a DuckDB file: each table exported to CSV from a store (SQLite, or
+    PostgreSQL's COPY) and read back."""
     path = CACHE_DIR / f"duckdb-{params.key()}-v2.duckdb"
     if path.exists():
         return path
@@ -328,30 +344,32 @@ def duckdb_store(params: Params, sqlite_url: str, log: Callable[[str], None]) ->
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
     db = duckdb.connect(str(partial))
-    source = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
-    for table, columns, types in (
-        ("calls", "call_id, account_id, agent_id, disposition, started_at",
-         "call_id VARCHAR, account_id VARCHAR, agent_id VARCHAR, disposition VARCHAR, "
-         "started_at TIMESTAMP"),
-        ("accounts", "account_id, assigned_agent_id, overdue_amount",
-         "account_id VARCHAR, assigned_agent_id VARCHAR, overdue_amount BIGINT"),
-        ("payments", "account_id, paid_at, amount",
-         "account_id VARCHAR, paid_at DATE, amount BIGINT"),
-        ("promises", "call_id, promised_on, status, amount, paid_amount",
-         "call_id VARCHAR, promised_on DATE, status VARCHAR, amount BIGINT, paid_amount BIGINT"),
-        ("snapshots", "account_id, as_of, bucket",
-         "account_id VARCHAR, as_of DATE, bucket VARCHAR"),
-    ):  # fmt: skip
+    for table, columns, types in DUCK_TABLES:
         csv_path = CACHE_DIR / f"{table}.csv"
-        with csv_path.open("w", newline="") as out:
-            csv.writer(out).writerows(source.execute(f"SELECT {columns} FROM {table}"))
+        export_csv(source_url, f"SELECT {columns} FROM {table}", csv_path)
         db.execute(f"CREATE TABLE {table} ({types})")
         db.execute(f"INSERT INTO {table} SELECT * FROM read_csv('{csv_path}', header=false)")
         csv_path.unlink()
-    source.close()
     db.close()
     partial.rename(path)
     return path
+
+
+def export_csv(url: str, query: str, path: Path) -> None:
+    if url.startswith("sqlite"):
+        source = sqlite3.connect(url.removeprefix("sqlite:///"))
+        with path.open("w", newline="") as out:
+            csv.writer(out).writerows(source.execute(query))
+        source.close()
+        return
+    engine = make_engine(url)
+    with engine.connect() as conn, path.open("wb") as out:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT WITH CSV") as copy:
+            for block in copy:
+                out.write(block)
+    engine.dispose()
 
 
 DUCK_START = local_midnight(YEAR_START, LENDER_ZONE).replace(tzinfo=None)
@@ -476,7 +494,7 @@ def run(
         b: Cache(b).store(params, rebuild=rebuild, log=log)
         for b in dict.fromkeys(["sqlite", *backends])
     }
-    duck_path = duckdb_store(params, urls["sqlite"], log)
+    duck_path = duckdb_store(params, urls.get("postgresql", urls["sqlite"]), log)
     db = duckdb.connect(str(duck_path), read_only=True)
     duck = time_duckdb(db, repeat)
     db.close()
@@ -526,11 +544,19 @@ def main(argv: list[str] | None = None) -> list[str]:
         help="build a missing SQLite store by copying the cached PostgreSQL one",
     )
     parser.add_argument(
+        "--duckdb-from-postgresql",
+        action="store_true",
+        help="with --build-only: build the DuckDB copy from the PostgreSQL store",
+    )
+    parser.add_argument(
         "--build-only", action="store_true", help="build (or upgrade) the cached stores and stop"
     )
     args = parser.parse_args(argv)
     params = Params(args.calls, args.accounts, args.months)
     if args.build_only:
+        if args.duckdb_from_postgresql:
+            duckdb_store(params, Cache("postgresql").store(params, rebuild=False, log=print), print)
+            return []
         for backend in args.backends:
             Cache(backend).store(
                 params, rebuild=args.rebuild, log=print, from_postgresql=args.sqlite_from_postgresql
