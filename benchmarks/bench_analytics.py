@@ -91,6 +91,8 @@ def settle(url: str, tables: list[str] | None = None) -> None:
     engine = make_engine(url)
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA analysis_limit = 2000")  # sampled, as `PRAGMA optimize`
         for table in tables or [""]:
             conn.exec_driver_sql(f"{'ANALYZE' if sqlite else 'VACUUM ANALYZE'} {table}")
     engine.dispose()
