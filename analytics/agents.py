@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,12 +40,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from analytics.models import NO_KEY, CallDay, PromiseDay
-from analytics.periods import Period, utc_span
-from analytics.sql import connection_of, days_between
+from analytics.models import (
+    NO_KEY,
+    AgentAccounts,
+    CallDay,
+    CallMonth,
+    PromiseDay,
+    PromiseMonth,
+    Resolution,
+)
+from analytics.periods import Period, split_by_month, utc_span
+from analytics.sql import connection_of
 from analytics.stats import Outlier, Proportion, find_outliers
 from crm.dispositions import BY_CODE, CONTACT_CODES, DISPOSITIONS, RPC_CODES
-from crm.models import Account, Agent, Call, Payment, PromiseStatus
+from crm.models import Agent, Call, PromiseStatus
 from duecall.db import table_of
 
 LENDER_ZONE = ZoneInfo("Asia/Kolkata")  # DUECALL_DEFAULT_TIMEZONE's default
@@ -175,21 +183,36 @@ def _unreceipted(calls: Any) -> ColumnElement[int]:
 def disposition_counts(
     conn: Connection, period: Period, zone: ZoneInfo
 ) -> list[tuple[str, str, int, int]]:
-    """(agent, disposition, calls, compliance flags) in the period: whole UTC days from the
-    per-day counts, the partial days at the edges from the calls themselves."""
+    """(agent, disposition, calls, compliance flags) in the period: whole UTC months from the
+    per-month counts, the other whole UTC days from the per-day counts, the partial days at the
+    edges from the calls themselves."""
     span = utc_span(period, zone)
-    days, calls = table_of(CallDay), table_of(Call)
-    # Each part sums itself: the per-day counts in key order, the edges by `ix_calls_started`.
-    parts: list[Any] = [
-        select(
-            days.c.agent_key,
-            days.c.disposition_key,
-            func.sum(days.c.calls).label("calls"),
-            func.sum(days.c.unreceipted).label("unreceipted"),
+    months, days, calls = table_of(CallMonth), table_of(CallDay), table_of(Call)
+    whole_months, day_runs = split_by_month(span.first_whole_day, span.end_whole_day)
+    # Each part sums itself: the counts in key order, the edges by `ix_calls_started`.
+    parts: list[Any] = []
+    if whole_months is not None:
+        parts.append(
+            select(
+                months.c.agent_key,
+                months.c.disposition_key,
+                func.sum(months.c.calls).label("calls"),
+                func.sum(months.c.unreceipted).label("unreceipted"),
+            )
+            .where(months.c.month >= whole_months[0], months.c.month < whole_months[1])
+            .group_by(months.c.agent_key, months.c.disposition_key)
         )
-        .where(days.c.day >= span.first_whole_day, days.c.day < span.end_whole_day)
-        .group_by(days.c.agent_key, days.c.disposition_key)
-    ]
+    for first, end in day_runs:
+        parts.append(
+            select(
+                days.c.agent_key,
+                days.c.disposition_key,
+                func.sum(days.c.calls).label("calls"),
+                func.sum(days.c.unreceipted).label("unreceipted"),
+            )
+            .where(days.c.day >= first, days.c.day < end)
+            .group_by(days.c.agent_key, days.c.disposition_key)
+        )
     agent = func.coalesce(calls.c.agent_id, NO_KEY)
     disposition = func.coalesce(calls.c.disposition, NO_KEY)
     for start, end in span.edges:
@@ -218,72 +241,67 @@ def disposition_counts(
 
 
 def promise_counts(conn: Connection, period: Period) -> list[tuple[str, str, int, int, int]]:
-    """(agent, status, promises, amount, paid) in paise for promises made in the period."""
-    days = table_of(PromiseDay)
+    """(agent, status, promises, amount, paid) in paise for promises made in the period: whole
+    months from the per-month counts, the other days from the per-day counts."""
+    months, days = table_of(PromiseMonth), table_of(PromiseDay)
+    whole_months, day_runs = split_by_month(period.start, period.end + timedelta(days=1))
+    parts: list[Any] = []
+    if whole_months is not None:
+        parts.append(
+            select(
+                months.c.agent_key,
+                months.c.status,
+                func.sum(months.c.promises).label("promises"),
+                func.sum(months.c.amount).label("amount"),
+                func.sum(months.c.paid_amount).label("paid_amount"),
+            )
+            .where(months.c.month >= whole_months[0], months.c.month < whole_months[1])
+            .group_by(months.c.agent_key, months.c.status)
+        )
+    for first, end in day_runs:
+        parts.append(
+            select(
+                days.c.agent_key,
+                days.c.status,
+                func.sum(days.c.promises).label("promises"),
+                func.sum(days.c.amount).label("amount"),
+                func.sum(days.c.paid_amount).label("paid_amount"),
+            )
+            .where(days.c.promised_on >= first, days.c.promised_on < end)
+            .group_by(days.c.agent_key, days.c.status)
+        )
+    rows = union_all(*parts).subquery()
     query = (
         select(
-            days.c.agent_key,
-            days.c.status,
-            func.sum(days.c.promises),
-            func.sum(days.c.amount),
-            func.sum(days.c.paid_amount),
+            rows.c.agent_key,
+            rows.c.status,
+            func.sum(rows.c.promises),
+            func.sum(rows.c.amount),
+            func.sum(rows.c.paid_amount),
         )
-        .where(days.c.promised_on >= period.start, days.c.promised_on <= period.end)
-        .group_by(days.c.agent_key, days.c.status)
-        .having(func.sum(days.c.promises) != 0)
+        .group_by(rows.c.agent_key, rows.c.status)
+        .having(func.sum(rows.c.promises) != 0)
     )
     return [(a, s, int(n), int(m), int(p)) for a, s, n, m, p in conn.execute(query)]
 
 
 def case_counts(conn: Connection, period: Period) -> list[tuple[str, int, int, int, int]]:
-    """(agent, cases assigned, resolved in the period, resolution days summed, days known).
-
-    Joins of grouped rows rather than correlated subqueries: only cases with nothing overdue
-    can be resolved, and only their payments and first calls are looked up.
-    """
-    accounts, payments, calls = table_of(Account), table_of(Payment), table_of(Call)
-    assigned = (
-        select(accounts.c.assigned_agent_id, func.count())
-        .where(accounts.c.assigned_agent_id.is_not(None))
-        .group_by(accounts.c.assigned_agent_id)
-    )
-    settled = (
-        select(accounts.c.account_id, accounts.c.assigned_agent_id.label("agent_id"))
-        .where(accounts.c.assigned_agent_id.is_not(None), accounts.c.overdue_amount == 0)
-        .subquery()
-    )
-    last_payment = (
-        select(payments.c.account_id, func.max(payments.c.paid_at).label("paid"))
-        .join(settled, settled.c.account_id == payments.c.account_id)
-        .group_by(payments.c.account_id)
-        .subquery()
-    )
-    resolved = (
-        select(settled.c.account_id, settled.c.agent_id, last_payment.c.paid)
-        .join(last_payment, last_payment.c.account_id == settled.c.account_id)
-        .where(last_payment.c.paid.between(period.start, period.end))
-        .subquery()
-    )
-    first_call = (
-        select(calls.c.account_id, func.min(calls.c.started_at).label("first_call"))
-        .join(
-            resolved,
-            and_(
-                resolved.c.account_id == calls.c.account_id,
-                resolved.c.agent_id == calls.c.agent_id,
-            ),
-        )
-        .group_by(calls.c.account_id)
-        .subquery()
-    )
-    days = days_between(conn, resolved.c.paid, first_call.c.first_call)
+    """(agent, cases assigned, resolved in the period, resolution days summed, days known),
+    from the accounts per agent and the resolved cases the triggers keep (migration 0010)."""
+    assigned, resolutions = table_of(AgentAccounts), table_of(Resolution)
     outcomes = (
-        select(resolved.c.agent_id, func.count(), func.sum(days), func.count(days))
-        .outerjoin(first_call, first_call.c.account_id == resolved.c.account_id)
-        .group_by(resolved.c.agent_id)
+        select(
+            resolutions.c.agent_id,
+            func.count(),
+            func.sum(resolutions.c.days),
+            func.count(resolutions.c.days),
+        )
+        .where(resolutions.c.paid_on >= period.start, resolutions.c.paid_on <= period.end)
+        .group_by(resolutions.c.agent_id)
     )
     found = {a: (int(n), int(d or 0), int(k)) for a, n, d, k in conn.execute(outcomes)}
-    return [(agent, int(n), *found.get(agent, (0, 0, 0))) for agent, n in conn.execute(assigned)]
+    cases = select(assigned.c.agent_id, assigned.c.accounts).where(assigned.c.accounts != 0)
+    return [(agent, int(n), *found.get(agent, (0, 0, 0))) for agent, n in conn.execute(cases)]
 
 
 def qa_scores(conn: Connection, period: Period, zone: ZoneInfo = LENDER_ZONE) -> dict[str, float]:

@@ -60,3 +60,20 @@ def utc_span(period: Period, zone: ZoneInfo) -> UtcSpan:
     first = start.date() if start.time() == time() else start.date() + timedelta(days=1)
     last = end.date()
     return UtcSpan(start, end, first, max(first, last))
+
+
+def first_of_next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def split_by_month(
+    first: date, end: date
+) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """The days [first, end) as the whole months in them ([first month, end month) by their
+    first days, None when there is none) and the [from, to) runs of days outside them."""
+    months_from = first if first.day == 1 else first_of_next_month(first)
+    months_to = end.replace(day=1)
+    if months_from >= months_to:
+        return None, [(first, end)] if first < end else []
+    days = [(a, b) for a, b in ((first, months_from), (months_to, end)) if a < b]
+    return (months_from, months_to), days

@@ -23,8 +23,6 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
-    String,
-    and_,
     case,
     func,
     literal,
@@ -33,9 +31,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from analytics.models import NpaAccount, RollCount, SegmentBook, SegmentPayment
 from analytics.sql import connection_of, date_text, days_between
-from crm.buckets import BUCKET_ORDER, Bucket
-from crm.models import Account, Payment, Snapshot
+from crm.buckets import BUCKET_ORDER
+from crm.models import Payment, Snapshot
 from duecall.db import add_days, table_of
 from duecall.errors import InvalidInput
 
@@ -92,23 +91,11 @@ def _paise(amount: ColumnElement[Any]) -> ColumnElement[int]:
 
 
 def roll_rates(conn_or_session: Connection | Session, *, from_month: Month) -> dict[str, Any]:
+    """The month's row of the roll counts the triggers keep (migration 0010)."""
     conn = connection_of(conn_or_session)
-    snapshots = table_of(Snapshot)
-    to_month = from_month.next()
-    boundary, end = to_month.first_day, to_month.next().first_day
-    per_account = (
-        select(
-            _latest_bucket(conn, snapshots.c.as_of < boundary).label("from_bucket"),
-            _latest_bucket(conn, snapshots.c.as_of >= boundary).label("to_bucket"),
-        )
-        .where(snapshots.c.as_of >= from_month.first_day, snapshots.c.as_of < end)
-        .group_by(snapshots.c.account_id)
-        .subquery()
-    )
-    query = (
-        select(per_account.c.from_bucket, per_account.c.to_bucket, func.count())
-        .where(per_account.c.from_bucket.is_not(None), per_account.c.to_bucket.is_not(None))
-        .group_by(per_account.c.from_bucket, per_account.c.to_bucket)
+    rolls = table_of(RollCount)
+    query = select(rolls.c.from_bucket, rolls.c.to_bucket, rolls.c.accounts).where(
+        rolls.c.month == from_month.first_day, rolls.c.accounts != 0
     )
     counts: dict[str, dict[str, int]] = {}
     for source, target, n in conn.execute(query):
@@ -152,34 +139,20 @@ def cohorts(
 ) -> dict[str, Any]:
     """Recovery curves of NPA cohorts (SPEC); `start`/`end` limit the NPA dates."""
     conn = connection_of(conn_or_session)
-    snapshots, payments = table_of(Snapshot), table_of(Payment)
-    first = (
-        select(snapshots.c.account_id, func.min(snapshots.c.as_of).label("npa_date"))
-        .where(snapshots.c.bucket == Bucket.NPA.value)
-        .group_by(snapshots.c.account_id)
+    first_npa, payments = table_of(NpaAccount), table_of(Payment)
+    # Each account's first NPA snapshot, kept by triggers (migration 0010).
+    cohort = func.substr(date_text(conn, first_npa.c.npa_date), 1, 7)
+    npa_query = select(
+        first_npa.c.account_id,
+        first_npa.c.npa_date,
+        cohort.label("cohort"),
+        first_npa.c.principal.label("principal_outstanding"),
     )
     if start is not None:
-        first = first.having(func.min(snapshots.c.as_of) >= start)
+        npa_query = npa_query.where(first_npa.c.npa_date >= start)
     if end is not None:
-        first = first.having(func.min(snapshots.c.as_of) <= end)
-    first_npa = first.subquery()
-    cohort = func.substr(date_text(conn, first_npa.c.npa_date), 1, 7)
-    npa = (
-        select(
-            first_npa.c.account_id,
-            first_npa.c.npa_date,
-            cohort.label("cohort"),
-            snapshots.c.principal_outstanding,
-        )
-        .join(
-            snapshots,
-            and_(
-                snapshots.c.account_id == first_npa.c.account_id,
-                snapshots.c.as_of == first_npa.c.npa_date,
-            ),
-        )
-        .subquery()
-    )
+        npa_query = npa_query.where(first_npa.c.npa_date <= end)
+    npa = npa_query.subquery()
     sizes = select(
         npa.c.cohort, func.count(), _paise(func.coalesce(func.sum(npa.c.principal_outstanding), 0))
     ).group_by(npa.c.cohort)
@@ -249,29 +222,30 @@ def segments(
     if by not in ("product", "channel"):
         raise InvalidInput("by", f"{by!r} is not one of product, channel")
     conn = connection_of(conn_or_session)
-    accounts, payments = table_of(Account), table_of(Payment)
-    key = func.coalesce(accounts.c[by], literal("", String)).label("segment")
-    is_npa = accounts.c.bucket == Bucket.NPA.value
-    npa_principal = case((is_npa, accounts.c.principal_outstanding), else_=0)
+    # Kept by triggers (migration 0010): the book per segment now, payments per segment and day.
+    book_table, paid_table = table_of(SegmentBook), table_of(SegmentPayment)
     book = select(
-        key,
-        func.count(),
-        func.sum(case((is_npa, 1), else_=0)),
-        _paise(func.coalesce(func.sum(accounts.c.principal_outstanding), 0)),
-        _paise(
-            func.coalesce(func.sum(case((is_npa, accounts.c.principal_outstanding), else_=0)), 0)
-        ),
-        _paise(func.coalesce(func.sum(accounts.c.overdue_amount), 0)),
-    ).group_by(key)
+        book_table.c.segment,
+        book_table.c.accounts,
+        book_table.c.npa_accounts,
+        book_table.c.principal,
+        book_table.c.npa_principal,
+        book_table.c.overdue,
+    ).where(book_table.c.dimension == by, book_table.c.accounts != 0)
     paid = (
-        select(key, _paise(func.sum(payments.c.amount)))
-        .join(accounts, accounts.c.account_id == payments.c.account_id)
-        .where(payments.c.paid_at >= start, payments.c.paid_at <= end)
-        .group_by(key)
+        select(paid_table.c.segment, func.sum(paid_table.c.amount))
+        .where(
+            paid_table.c.dimension == by,
+            paid_table.c.paid_on >= start,
+            paid_table.c.paid_on <= end,
+        )
+        .group_by(paid_table.c.segment)
     )
     received = {name: int(amount) for name, amount in conn.execute(paid)}
     rows = []
-    for name, n, npa, principal, npa_principal, overdue in conn.execute(book.order_by(key)):
+    for name, n, npa, principal, npa_principal, overdue in conn.execute(
+        book.order_by(book_table.c.segment)
+    ):
         got = received.get(name, 0)
         demand = got + int(overdue)
         rows.append(
