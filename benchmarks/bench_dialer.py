@@ -58,7 +58,9 @@ def claim_once(context: AppContext, campaign_id: int, *, blocked: bool = False) 
     return result.blocked if blocked else len(result.claimed)
 
 
-def run(accounts: int, calls: int, backends: list[str], rounds: int) -> list[str]:
+def run(
+    accounts: int, calls: int, backends: list[str], rounds: int, *, rebuild: bool = False
+) -> list[str]:
     lines = [
         f"{accounts:,} accounts and {calls:,} past calls (`bench_compliance.book`); one bot "
         f"campaign over every bucket; claiming {CLAIM:,} at {AT.isoformat()} under `rbi`, "
@@ -70,7 +72,7 @@ def run(accounts: int, calls: int, backends: list[str], rounds: int) -> list[str
     ]
     with tempfile.TemporaryDirectory(prefix="duecall-bench-") as workdir:
         for backend in backends:
-            with book(backend, Path(workdir), accounts, calls) as url:
+            with book(backend, Path(workdir), accounts, calls, rebuild=rebuild) as url:
                 context = AppContext.from_settings(
                     Settings(DUECALL_DATABASE_URL=url, DUECALL_SCHEDULER="off"), FixedClock(AT)
                 )
@@ -121,6 +123,9 @@ def main(argv: list[str]) -> list[str]:
     parser.add_argument("--calls", type=int, default=None, help="default: 5 per account")
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--rebuild", action="store_true", help="build the kept store again (see cached_store)"
+    )
     args = parser.parse_args(argv)
     calls = args.calls if args.calls is not None else 5 * args.accounts
-    return run(args.accounts, calls, args.backends, args.rounds)
+    return run(args.accounts, calls, args.backends, args.rounds, rebuild=args.rebuild)
