@@ -145,7 +145,7 @@ class _Context:
         if any(history[i].at > history[i + 1].at for i in range(len(history) - 1)):
             history = tuple(sorted(history, key=_attempt_at))
         self.history = history
-        self.times = [a.at for a in history]
+        self.times = [a.at if a.at.tzinfo is UTC else a.at.astimezone(UTC) for a in history]
         # Local dates are computed for the few attempts a rule looks at, not for all of them.
         self.conversations: list[int] = []
         self.promises: list[int] = []
@@ -181,6 +181,8 @@ class _Context:
     # -- evaluation --
 
     def evaluate(self, t: datetime) -> list[_Block]:
+        if t.tzinfo is not UTC:  # compared with the attempts' UTC instants many times below
+            t = t.astimezone(UTC)
         policy, blocks = self.policy, []
         k = bisect_right(self.times, t)  # attempts at or before t
         requested = self._callback_time(k)
@@ -380,8 +382,12 @@ def _day_bounds(t: datetime, where: str) -> tuple[date, datetime]:
 
 @lru_cache(maxsize=8192)
 def _day_start(day: date, where: str) -> datetime:
-    """The first instant of the local `day` in the zone `where` (shared across cases)."""
-    return start_of_day(day, zone(where))
+    """The first instant of the local `day` in the zone `where`, in UTC (shared across cases).
+
+    In UTC, since attempts are compared with it, and aware datetimes of different zones
+    compare through the zones' offsets, at a cost.
+    """
+    return start_of_day(day, zone(where)).astimezone(UTC)
 
 
 def _attempt_at(attempt: Attempt) -> datetime:
