@@ -22,9 +22,10 @@ next_allowed_at, in one statement.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +43,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     type_coerce,
     update,
 )
@@ -323,7 +325,9 @@ def claim(
             )
         if len(candidates) < wanted:
             break
-    if parked:
+    if parked and conn.dialect.name == "postgresql":
+        conn.execute(_PARK_PG, {"campaign": campaign.id, **_arrays(parked)})
+    elif parked:
         conn.execute(
             update(queue)
             .where(queue.c.campaign_id == campaign.id, queue.c.account_id == bindparam("account"))
@@ -340,39 +344,94 @@ def claim(
     receipts = {s.account_id: s.decision.receipt(s.phone) for s in chosen if s.phone is not None}
     # The candidates' rows are locked (FOR UPDATE on PostgreSQL, the write lock on SQLite) and
     # were unclaimed when picked, so every one of these claims takes.
-    conn.execute(
-        update(accounts)
-        .where(accounts.c.account_id == bindparam("account"))
-        .values(
-            claimed_by=bindparam("call_id"),
-            claimed_until=bindparam("until", type_=UTCDateTime),
-        ),
-        [
-            {"account": c.account_id, "call_id": c.call_id, "until": c.slot_at + CLAIM_TTL}
-            for c in claimed
-        ],
-    )
-    conn.execute(
-        insert(table_of(Call)),
-        [
+    claims = [
+        {"account": c.account_id, "call_id": c.call_id, "until": c.slot_at + CLAIM_TTL}
+        for c in claimed
+    ]
+    calls = [
+        {
+            "call_id": c.call_id,
+            "account_id": c.account_id,
+            "campaign_id": campaign.id,
+            "agent_id": "BOT",
+            "phone": c.phone,
+            "mode": "bot",
+            "source": "dialer",
+            "status": "queued",
+            "started_at": c.slot_at,
+            "compliance_receipt": receipts[c.account_id],
+        }
+        for c in claimed
+    ]
+    if conn.dialect.name == "postgresql":
+        # One statement each, over arrays: a thousand statements cost a thousand round trips.
+        conn.execute(_CLAIM_PG, _arrays(claims))
+        conn.execute(
+            _INSERT_CALLS_PG,
             {
-                "call_id": c.call_id,
-                "account_id": c.account_id,
-                "campaign_id": campaign.id,
-                "agent_id": "BOT",
-                "phone": c.phone,
-                "mode": "bot",
-                "source": "dialer",
-                "status": "queued",
-                "started_at": c.slot_at,
-                "compliance_receipt": receipts[c.account_id],
-            }
-            for c in claimed
-        ],
-    )
+                "campaign": campaign.id,
+                **_arrays(
+                    [
+                        {
+                            "call_id": c["call_id"],
+                            "account": c["account_id"],
+                            "phone": c["phone"],
+                            "started": c["started_at"],
+                            "receipt": json.dumps(c["compliance_receipt"]),
+                        }
+                        for c in calls
+                    ]
+                ),
+            },
+        )
+    else:
+        conn.execute(
+            update(accounts)
+            .where(accounts.c.account_id == bindparam("account"))
+            .values(
+                claimed_by=bindparam("call_id"),
+                claimed_until=bindparam("until", type_=UTCDateTime),
+            ),
+            claims,
+        )
+        conn.execute(insert(table_of(Call)), calls)
     campaign.next_call_at = claimed[-1].slot_at + interval
     session.flush()
     return Claim(claimed, len(parked))
+
+
+_PARK_PG = text(
+    "UPDATE dial_queue SET due_at = v.until, reason = v.why "
+    "FROM unnest(CAST(:account AS text[]), CAST(:until AS timestamp[]), CAST(:why AS text[])) "
+    "AS v (account_id, until, why) "
+    "WHERE dial_queue.campaign_id = :campaign AND dial_queue.account_id = v.account_id"
+)
+_CLAIM_PG = text(
+    "UPDATE accounts SET claimed_by = v.call_id, claimed_until = v.until "
+    "FROM unnest(CAST(:account AS text[]), CAST(:call_id AS text[]), "
+    "CAST(:until AS timestamp[])) AS v (account_id, call_id, until) "
+    "WHERE accounts.account_id = v.account_id"
+)
+_INSERT_CALLS_PG = text(
+    "INSERT INTO calls (call_id, account_id, campaign_id, agent_id, phone, mode, source, status, "
+    "started_at, compliance_receipt) "
+    "SELECT v.call_id, v.account_id, :campaign, 'BOT', v.phone, 'bot', 'dialer', 'queued', "
+    "v.started, CAST(v.receipt AS json) "
+    "FROM unnest(CAST(:call_id AS text[]), CAST(:account AS text[]), CAST(:phone AS text[]), "
+    "CAST(:started AS timestamp[]), CAST(:receipt AS text[])) "
+    "AS v (call_id, account_id, phone, started, receipt)"
+)
+
+
+def _arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows as one array per column, instants as the naive UTC the columns store."""
+    return {
+        key: [
+            r[key].astimezone(UTC).replace(tzinfo=None) if isinstance(r[key], datetime) else r[key]
+            for r in rows
+        ]
+        for key in rows[0]
+    }
 
 
 def _after(queue: Any, tier: int, score: float, account_id: str) -> ColumnElement[bool]:
