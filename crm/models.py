@@ -276,6 +276,8 @@ class Call(Base):
         # (the batched compliance screening).
         Index("ix_calls_account_history", "account_id", "started_at", *_HISTORY_COLUMNS),
         Index("ix_calls_recent_history", "started_at", "account_id", *_HISTORY_COLUMNS),
+        # A campaign's live calls (the dialer's concurrency cap).
+        Index("ix_calls_campaign_status", "campaign_id", "status"),
         Index("ix_calls_agent_started", "agent_id", "started_at"),
         Index("ix_calls_started", "started_at"),
         # The latest promise per account, wrong-number reports, disposition mixes.

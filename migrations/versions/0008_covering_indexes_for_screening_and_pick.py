@@ -7,7 +7,8 @@ Create Date: 2026-11-24 13:05:00
 The batched compliance screening reads attempts by account (a batch of candidates) or by time
 (a whole portfolio's recent calls): both read every column they need from one index. The dial
 queue is picked in priority order (tier, then score, highest first, then account), which an
-index on score ascending cannot give without sorting the whole queue.
+index on score ascending cannot give without sorting the whole queue. A claim counts its
+campaign's live calls (the concurrency cap) without scanning every call.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_calls_recent_history", ["started_at", "account_id", *HISTORY], unique=False
         )
+        batch_op.create_index("ix_calls_campaign_status", ["campaign_id", "status"], unique=False)
     with op.batch_alter_table("dial_queue", schema=None) as batch_op:
         batch_op.drop_index("ix_dial_queue_pick")
         batch_op.create_index(
@@ -50,6 +52,7 @@ def downgrade() -> None:
             "ix_dial_queue_pick", ["campaign_id", "channel", "tier", "score"], unique=False
         )
     with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.drop_index("ix_calls_campaign_status")
         batch_op.drop_index("ix_calls_recent_history")
         batch_op.drop_index("ix_calls_account_history")
         batch_op.create_index(
