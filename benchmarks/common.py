@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
+import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +24,11 @@ from duecall.settings import normalize_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
+# Large benchmark stores built once and copied for each run (see cached_store).
+STORE_CACHE_DIR = Path(
+    os.environ.get("DUECALL_BENCH_STORE_DIR", Path(tempfile.gettempdir()) / "duecall-bench-stores")
+)
+STORE_CACHE_PREFIX = os.environ.get("DUECALL_BENCH_STORE_PREFIX", "duecall_store")
 POSTGRES_URL = os.environ.get(
     "DUECALL_BENCH_POSTGRES_URL",
     os.environ.get("DUECALL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -106,3 +113,81 @@ def timed_command(args: list[str], env: dict[str, str] | None = None) -> Run:
 
 def duecall(*args: str) -> list[str]:
     return [sys.executable, "-m", "duecall.cli", *args]
+
+
+def store_key(parts: Sequence[object], sources: Sequence[Path]) -> str:
+    """What a cached store depends on: the migrations, the generator's code, its parameters."""
+    digest = hashlib.sha256()
+    for path in [*sorted((ROOT / "migrations" / "versions").glob("*.py")), *sources]:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    for part in parts:
+        digest.update(repr(part).encode())
+    return digest.hexdigest()[:12]
+
+
+@contextmanager
+def cached_store(
+    backend: str,
+    workdir: Path,
+    label: str,
+    key: str,
+    build: Callable[[str], None],
+    *,
+    rebuild: bool = False,
+) -> Iterator[str]:
+    """A fresh copy of the store `build(url)` makes, built once per `key` and kept.
+
+    SQLite: the built file is kept in STORE_CACHE_DIR and copied for each run. PostgreSQL: the
+    built database is kept as `<prefix>_<label>_<key>` and each run gets `CREATE DATABASE …
+    TEMPLATE` of it. A store is kept only once its build finished; stores of the same label
+    under another key (older migrations or generator) are deleted when a new one is built.
+    """
+    name = f"{STORE_CACHE_PREFIX}_{label}_{key}"
+    if backend == "sqlite":
+        STORE_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        kept = STORE_CACHE_DIR / f"{name}.db"
+        if rebuild or not kept.exists():
+            for stale in STORE_CACHE_DIR.glob(f"{STORE_CACHE_PREFIX}_{label}_*"):
+                stale.unlink()
+            building = STORE_CACHE_DIR / f"{name}.building"
+            build(f"sqlite:///{building}")
+            with sqlite3.connect(building) as db:  # one self-contained file, no WAL beside it
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                db.execute("PRAGMA journal_mode=DELETE")
+            building.replace(kept)
+        copy = workdir / f"{name}-{uuid.uuid4().hex[:8]}.db"
+        shutil.copyfile(kept, copy)
+        try:
+            yield f"sqlite:///{copy}"
+        finally:
+            for leftover in workdir.glob(copy.name + "*"):
+                leftover.unlink()
+        return
+    admin_url = make_url(normalize_database_url(POSTGRES_URL))
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if rebuild or exists is None:
+                stale = conn.execute(
+                    text("SELECT datname FROM pg_database WHERE datname LIKE :pattern"),
+                    {"pattern": f"{STORE_CACHE_PREFIX}\\_{label}\\_%"},
+                ).scalars()
+                for old in list(stale):
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)'))
+                building = f"{name}_building"
+                conn.execute(text(f'CREATE DATABASE "{building}"'))
+                build(admin_url.set(database=building).render_as_string(hide_password=False))
+                conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+            run = f"{STORE_CACHE_PREFIX}_run_{uuid.uuid4().hex[:10]}"
+            conn.execute(text(f'CREATE DATABASE "{run}" TEMPLATE "{name}"'))
+        try:
+            yield admin_url.set(database=run).render_as_string(hide_password=False)
+        finally:
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
+    finally:
+        engine.dispose()

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from compliance.facts import WEEKDAYS, Case, Preference
+from compliance.facts import WEEKDAYS, Attempt, Case, Preference
 from compliance.policy import Policy, Window
 from compliance.zones import local_instant, phone_zones, start_of_day, valid_phone_zones, zone
 from crm.dispositions import RPC_CODES
@@ -141,25 +141,32 @@ class _Context:
         self.overdue = case.account.dpd is None or case.account.dpd >= 1
         self.account = case.account
         self.phone = case.phone
-        self.history = sorted(case.history, key=lambda a: a.at)
-        self.times = [a.at for a in self.history]
-        self.days = [a.at.astimezone(self.reference).date() for a in self.history]
-        self.conversations = [i for i, a in enumerate(self.history) if a.disposition in RPC_CODES]
-        self.promises = [
-            i for i, a in enumerate(self.history) if a.disposition == "PTP" and a.ptp_date
-        ]
-        self.wrong_number_at = next(
-            (
-                a.at
-                for a in self.history
-                if a.disposition == "WRONG_NUMBER" and a.phone == case.phone
-            ),
-            None,
-        )
+        history = case.history
+        if any(history[i].at > history[i + 1].at for i in range(len(history) - 1)):
+            history = tuple(sorted(history, key=_attempt_at))
+        self.history = history
+        self.times = [a.at if a.at.tzinfo is UTC else a.at.astimezone(UTC) for a in history]
+        # Local dates are computed for the few attempts a rule looks at, not for all of them.
+        self.conversations: list[int] = []
+        self.promises: list[int] = []
+        self.wrong_number_at: datetime | None = None
+        for i, a in enumerate(history):
+            code = a.disposition
+            if code in RPC_CODES:
+                self.conversations.append(i)
+            if code == "PTP" and a.ptp_date:
+                self.promises.append(i)
+            if code == "WRONG_NUMBER" and self.wrong_number_at is None and a.phone == case.phone:
+                self.wrong_number_at = a.at
         self.preferences = [
             p for p in case.account.preferences if p.phone is None or p.phone == case.phone
         ]
-        self.blocking_flags = sorted(case.account.flags & policy.blocking_flags)
+        flags = case.account.flags
+        self.blocking_flags = sorted(flags & policy.blocking_flags) if flags else []
+
+    def _day(self, i: int) -> date:
+        """The local date (in the reference zone) of attempt i."""
+        return self.times[i].astimezone(self.reference).date()
 
     # -- callbacks --
 
@@ -174,6 +181,8 @@ class _Context:
     # -- evaluation --
 
     def evaluate(self, t: datetime) -> list[_Block]:
+        if t.tzinfo is not UTC:  # compared with the attempts' UTC instants many times below
+            t = t.astimezone(UTC)
         policy, blocks = self.policy, []
         k = bisect_right(self.times, t)  # attempts at or before t
         requested = self._callback_time(k)
@@ -206,9 +215,8 @@ class _Context:
         if window_block is not None:
             blocks.append(window_block)
 
-        same_day = k
-        while same_day > 0 and self.days[same_day - 1] == today:
-            same_day -= 1
+        # Attempts are sorted by instant, so today's are those from the start of the local day.
+        same_day = bisect_left(self.times, _day_start(today, self.zone_names[0]), 0, k)
         attempts_today = k - same_day
         capped = policy.daily_attempts and "daily_attempts" not in exempt
         if capped and attempts_today >= policy.daily_attempts:
@@ -259,10 +267,11 @@ class _Context:
                 )
         if policy.weekly_attempts:
             span = policy.weekly_days
-            low = bisect_left(self.days, today - timedelta(days=span - 1), 0, k)
+            first_day = _day_start(today - timedelta(days=span - 1), self.zone_names[0])
+            low = bisect_left(self.times, first_day, 0, k)
             count = k - low
             if count >= policy.weekly_attempts:
-                free_day = self.days[low + count - policy.weekly_attempts] + timedelta(days=span)
+                free_day = self._day(low + count - policy.weekly_attempts) + timedelta(days=span)
                 blocks.append(
                     _Block(
                         "weekly_attempts",
@@ -274,7 +283,7 @@ class _Context:
         if policy.post_conversation_days:
             talked = bisect_right(self.conversations, k - 1)
             if talked:
-                day = self.days[self.conversations[talked - 1]]
+                day = self._day(self.conversations[talked - 1])
                 free_day = day + timedelta(days=policy.post_conversation_days)
                 if today < free_day:
                     blocks.append(
@@ -369,6 +378,20 @@ def _day_bounds(t: datetime, where: str) -> tuple[date, datetime]:
     """The local date of `t` and the instant the next local day starts (shared across cases)."""
     today = t.astimezone(zone(where)).date()
     return today, start_of_day(today + _ONE_DAY, zone(where))
+
+
+@lru_cache(maxsize=8192)
+def _day_start(day: date, where: str) -> datetime:
+    """The first instant of the local `day` in the zone `where`, in UTC (shared across cases).
+
+    In UTC, since attempts are compared with it, and aware datetimes of different zones
+    compare through the zones' offsets, at a cost.
+    """
+    return start_of_day(day, zone(where)).astimezone(UTC)
+
+
+def _attempt_at(attempt: Attempt) -> datetime:
+    return attempt.at
 
 
 @lru_cache(maxsize=8192)

@@ -11,10 +11,15 @@ facts assembled from the store:
   not released, and avoid-preferences.
 Most accounts of a portfolio have none of these at a given instant; their decision depends only
 on their phone's zones and dpd class, so it is made once per (zones, class) and shared.
+
+A list of accounts (the dialer's candidates) is loaded once as a `Batch` that decides for any
+of them at any instant of a span (each call at its own paced slot): its queries pass the ids as
+one JSON or array parameter and read each account's attempts from a covering index.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +28,21 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, and_, exists, select, true, type_coerce
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    and_,
+    any_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from compliance.engine import Decision, Reason, decide
 from compliance.facts import WEEKDAYS, AccountFacts, Attempt, Case, Hold, Preference
@@ -69,8 +88,13 @@ def iter_screen(
     conn: Connection, accounts: Accounts, *, at: datetime, policy: Policy
 ) -> Iterator[Screening]:
     """`screen` as a stream, account by account in account_id order."""
+    if accounts is not None and not isinstance(accounts, Select):
+        batch = Batch.load(conn, accounts, start=at, end=at, policy=policy)
+        for account_id in sorted(batch.accounts):
+            yield batch.decide(account_id, at)
+        return
     extras = _Extras.load(conn, accounts, at=at, policy=policy)
-    memo: dict[tuple[tuple[str, ...], bool], Decision] = {}
+    memo: Memo = {}
     acc, phone = table_of(Account), table_of(Phone)
     # Per statement: Connection.execution_options() would make every later statement on the
     # caller's connection a server-side cursor too (PostgreSQL refuses an UPDATE in one).
@@ -84,7 +108,7 @@ def iter_screen(
             type_coerce(phone.c.status, String),
         )
         .select_from(acc.outerjoin(phone, phone.c.account_id == acc.c.account_id))
-        .where(_of(acc, accounts))
+        .where(_of(conn, acc, accounts))
         .order_by(acc.c.account_id),
         execution_options={"yield_per": _ROWS_PER_FETCH},
     )
@@ -98,14 +122,79 @@ def iter_screen(
         yield _decide_account(account_id, dpd, tz, listed, extras, memo, at, policy)
 
 
-Memo = dict[tuple[tuple[str, ...], bool], Decision]
+Memo = dict[tuple[tuple[str, ...], bool, datetime], Decision]
+Listed = list[tuple[str, str, str]]  # number, source, status; in the order they are tried
+
+
+class Batch:
+    """A list of accounts with their facts, loaded once, to decide on at any instant of a span.
+
+    The attempts loaded are exactly enough for every instant from `start` to `end`: those within
+    the lookback of `start`, every older wrong-number report and promise (the engine takes the
+    latest that applies), and, where an older attempt asked for a callback that may still be
+    ahead, the latest older attempt (the engine reads the callback time from the latest one).
+    """
+
+    def __init__(
+        self,
+        accounts: dict[str, tuple[int | None, str | None, Listed]],
+        extras: _Extras,
+        policy: Policy,
+    ) -> None:
+        self.accounts = accounts
+        self.extras = extras
+        self.policy = policy
+        self.memo: Memo = {}
+
+    @classmethod
+    def load(
+        cls,
+        conn: Connection,
+        account_ids: Sequence[str],
+        *,
+        start: datetime,
+        end: datetime,
+        policy: Policy,
+        excluding_call: str | None = None,
+    ) -> Batch:
+        acc, phone = table_of(Account), table_of(Phone)
+        rows = conn.execute(
+            select(
+                acc.c.account_id,
+                acc.c.dpd,
+                acc.c.timezone,
+                phone.c.number,
+                phone.c.source,
+                type_coerce(phone.c.status, String),
+            )
+            .select_from(acc.outerjoin(phone, phone.c.account_id == acc.c.account_id))
+            .where(_of(conn, acc, account_ids))
+        )
+        found: dict[str, tuple[int | None, str | None, Listed]] = {}
+        for account_id, dpd, tz, number, source, status in rows:
+            entry = found.get(account_id)
+            if entry is None:
+                entry = found[account_id] = (dpd, tz, [])
+            if number is not None:
+                entry[2].append((number, source, status))
+        for _, _, listed in found.values():
+            listed.sort(key=lambda p: (PHONE_ORDER.get(p[1], 9), p[0]))
+        extras = _Extras.load(
+            conn, list(found), at=start, until=end, policy=policy, excluding_call=excluding_call
+        )
+        return cls(found, extras, policy)
+
+    def decide(self, account_id: str, at: datetime) -> Screening:
+        """The screening of one loaded account at `at` (within the span loaded)."""
+        dpd, tz, listed = self.accounts[account_id]
+        return _decide_account(account_id, dpd, tz, listed, self.extras, self.memo, at, self.policy)
 
 
 def _decide_account(
     account_id: str,
     dpd: int | None,
     tz: str | None,
-    listed: list[tuple[str, str, str]],  # number, source, status; in the order they are tried
+    listed: Listed,
     extras: _Extras,
     memo: Memo,
     at: datetime,
@@ -135,12 +224,12 @@ def _decide_account(
     for number in callable_phones:
         if account is None:  # nothing but the phone's zones and the dpd class matter
             zones = (tz,) if tz else (valid_phone_zones(number) or policy.fallback_zones)
-            decision = memo.get((zones, overdue))
+            decision = memo.get((zones, overdue, at))
             if decision is None:
                 facts = AccountFacts(
                     dpd=dpd, timezone=tz, phones=(number,), phones_known_valid=True
                 )
-                decision = memo[(zones, overdue)] = decide(Case(at, number, facts), policy)
+                decision = memo[(zones, overdue, at)] = decide(Case(at, number, facts), policy)
         else:
             decision = decide(Case(at, number, account, history), policy)
         if decision.allowed:
@@ -195,13 +284,21 @@ def decide_for_phone(
     return decide(Case(at, phone, account, history), policy)
 
 
-def _of(table: Any, accounts: Accounts) -> Any:
-    """A filter on table.account_id to the accounts being screened."""
+def _of(conn: Connection, table: Any, accounts: Accounts) -> Any:
+    """A filter on table.account_id to the accounts being screened.
+
+    A list goes to the database as one parameter (a JSON array on SQLite, an array on
+    PostgreSQL), not one bound parameter per account.
+    """
     if accounts is None:
         return true()
     if isinstance(accounts, Select):
         return table.c.account_id.in_(accounts.scalar_subquery())
-    return table.c.account_id.in_(list(accounts))
+    ids = list(accounts)
+    if conn.dialect.name == "postgresql":
+        return table.c.account_id == any_(literal(ids, ARRAY(String)))
+    listed = func.json_each(literal(json.dumps(ids))).table_valued("value")
+    return table.c.account_id.in_(select(listed.c.value))
 
 
 @dataclass
@@ -229,32 +326,48 @@ class _Extras:
         *,
         at: datetime,
         policy: Policy,
+        until: datetime | None = None,
         excluding_call: str | None = None,
     ) -> _Extras:
+        """The facts at `at`; for a list of accounts, at every instant from `at` to `until`."""
         extras = cls()
         flag = table_of(AccountFlag)
         for account_id, code in conn.execute(
-            select(flag.c.account_id, type_coerce(flag.c.flag, String)).where(_of(flag, accounts))
+            select(flag.c.account_id, type_coerce(flag.c.flag, String)).where(
+                _of(conn, flag, accounts)
+            )
         ):
             extras.flags[account_id].add(code)
         hold = table_of(HoldRow)
-        for account_id, kind, until in conn.execute(
+        for account_id, kind, last_day in conn.execute(
             select(hold.c.account_id, hold.c.kind, hold.c.until).where(
-                _of(hold, accounts), hold.c.released_at.is_(None)
+                _of(conn, hold, accounts), hold.c.released_at.is_(None)
             )
         ):
-            extras.holds[account_id].append(Hold(kind, until))
+            extras.holds[account_id].append(Hold(kind, last_day))
         pref = table_of(ContactPreference)
         for account_id, kind, number, days, start, end in conn.execute(
             select(
                 pref.c.account_id, pref.c.kind, pref.c.phone, pref.c.days, pref.c.start, pref.c.end
-            ).where(_of(pref, accounts), pref.c.kind == "avoid")
+            ).where(_of(conn, pref, accounts), pref.c.kind == "avoid")
         ):
             weekdays = frozenset(WEEKDAYS.index(d) for d in days or ())
             extras.preferences[account_id].append(Preference(kind, number, weekdays, start, end))
-        _load_history(
-            conn, accounts, extras.history, at=at, policy=policy, excluding=excluding_call
-        )
+        if accounts is None or isinstance(accounts, Select):
+            assert until is None or until == at, "a span is for a list of accounts"
+            _load_history(
+                conn, accounts, extras.history, at=at, policy=policy, excluding=excluding_call
+            )
+        else:
+            _load_history_of(
+                conn,
+                accounts,
+                extras.history,
+                start=at,
+                end=until or at,
+                policy=policy,
+                excluding=excluding_call,
+            )
         return extras
 
 
@@ -289,9 +402,9 @@ def _load_history(
     )
     with_promise = call.outerjoin(promise, promise.c.call_id == call.c.call_id)
     mine = (
-        _of(call, accounts)
+        _of(conn, call, accounts)
         if excluding is None
-        else and_(_of(call, accounts), call.c.call_id != excluding)
+        else and_(_of(conn, call, accounts), call.c.call_id != excluding)
     )
     add(
         conn.execute(
@@ -356,6 +469,78 @@ def _load_history(
             )
         )
     )
+
+
+def _load_history_of(
+    conn: Connection,
+    account_ids: Sequence[str],
+    found: dict[str, list[Attempt]],
+    *,
+    start: datetime,
+    end: datetime,
+    policy: Policy,
+    excluding: str | None = None,
+) -> None:
+    """The attempts of a list of accounts that decide for any instant from `start` to `end`.
+
+    Read from the covering index ix_calls_account_history (promises only for PTP calls).
+    """
+    call, promise = table_of(Call), table_of(Promise)
+    since = start - lookback(policy)
+    callback_from = start - policy.callback_tolerance
+    columns = (
+        call.c.account_id,
+        call.c.started_at,
+        call.c.phone,
+        call.c.disposition,
+        call.c.callback_at,
+        promise.c.promised_date,
+        call.c.call_id,
+    )
+    with_promise = call.outerjoin(
+        promise, and_(call.c.disposition == "PTP", promise.c.call_id == call.c.call_id)
+    )
+    mine = _of(conn, call, account_ids)
+    if excluding is not None:
+        mine = and_(mine, call.c.call_id != excluding)
+    seen: set[str] = set()
+    callback_ahead: set[str] = set()
+    for account_id, started, phone, disposition, callback_at, ptp_date, call_id in conn.execute(
+        select(*columns)
+        .select_from(with_promise)
+        .where(
+            mine,
+            call.c.started_at <= end,
+            or_(
+                call.c.started_at > since,
+                call.c.disposition.in_(("WRONG_NUMBER", "PTP")),
+                call.c.callback_at >= callback_from,
+            ),
+        )
+    ):
+        seen.add(call_id)
+        found[account_id].append(Attempt(started, phone, disposition, ptp_date, callback_at))
+        if started <= since and callback_at is not None and callback_at >= callback_from:
+            callback_ahead.add(account_id)
+    if not callback_ahead:
+        return
+    # The latest attempt before the lookback of each account with an older callback request
+    # still ahead: the engine takes the callback time from the latest attempt only.
+    earlier = call.alias("earlier")
+    latest_older = (
+        select(func.max(earlier.c.started_at))
+        .where(earlier.c.account_id == call.c.account_id, earlier.c.started_at <= since)
+        .scalar_subquery()
+    )
+    ids = sorted(callback_ahead)
+    mine = _of(conn, call, ids)
+    if excluding is not None:
+        mine = and_(mine, call.c.call_id != excluding)
+    for account_id, started, phone, disposition, callback_at, ptp_date, call_id in conn.execute(
+        select(*columns).select_from(with_promise).where(mine, call.c.started_at == latest_older)
+    ):
+        if call_id not in seen:
+            found[account_id].append(Attempt(started, phone, disposition, ptp_date, callback_at))
 
 
 def _sooner(a: Decision, b: Decision) -> bool:

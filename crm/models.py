@@ -239,6 +239,9 @@ class Disposition(Base):
     is_rpc: Mapped[bool] = mapped_column(Boolean)
 
 
+_HISTORY_COLUMNS = ("disposition", "callback_at", "phone", "call_id")
+
+
 class Call(Base):
     """One call attempt to an account, placed by the dialer, the API or imported from history."""
 
@@ -269,7 +272,12 @@ class Call(Base):
     conversation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
-        Index("ix_calls_account_started", "account_id", "started_at"),
+        # An account's history, and a portfolio's recent calls, each read from the index alone
+        # (the batched compliance screening).
+        Index("ix_calls_account_history", "account_id", "started_at", *_HISTORY_COLUMNS),
+        Index("ix_calls_recent_history", "started_at", "account_id", *_HISTORY_COLUMNS),
+        # A campaign's live calls (the dialer's concurrency cap).
+        Index("ix_calls_campaign_status", "campaign_id", "status"),
         Index("ix_calls_agent_started", "agent_id", "started_at"),
         Index("ix_calls_started", "started_at"),
         # The latest promise per account, wrong-number reports, disposition mixes.

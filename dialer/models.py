@@ -82,7 +82,18 @@ class DialQueueEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)  # why it is not due now, if it is not
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_dial_queue_pick", "campaign_id", "channel", "tier", "score"),)
+
+# The pick's order (tier, score highest first, account) read straight from the index, with
+# due_at in it so entries parked for later are skipped without reading the row.
+Index(
+    "ix_dial_queue_pick",
+    DialQueueEntry.campaign_id,
+    DialQueueEntry.channel,
+    DialQueueEntry.tier,
+    DialQueueEntry.score.desc(),
+    DialQueueEntry.account_id,
+    DialQueueEntry.due_at,
+)
 
 
 class WebhookEvent(Base):

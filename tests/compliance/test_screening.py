@@ -13,7 +13,7 @@ from sqlalchemy import select
 from compliance.engine import Decision, decide
 from compliance.facts import AccountFacts, Attempt, Case, Hold, Preference
 from compliance.policy import load_policy
-from compliance.screening import screen
+from compliance.screening import Batch, Screening, screen
 from crm.models import (
     Account,
     AccountFlag,
@@ -130,14 +130,16 @@ def populate(db: Database, count: int, seed: int) -> dict[str, Expected]:
     return expected
 
 
-def single(expected: Expected, policy_name: str) -> tuple[str | None, Decision | None]:
+def single(
+    expected: Expected, policy_name: str, at: datetime = AT
+) -> tuple[str | None, Decision | None]:
     """The phone and decision the dialer should get, from single decisions on everything."""
     policy = load_policy(policy_name)
     best: tuple[str | None, Decision | None] = (None, None)
     for number, status in expected.phones:
         if status is not PhoneStatus.OK:
             continue
-        decision = decide(Case(AT, number, expected.account, tuple(expected.history)), policy)
+        decision = decide(Case(at, number, expected.account, tuple(expected.history)), policy)
         if decision.allowed:
             return number, decision
         current = best[1]
@@ -152,15 +154,16 @@ def single(expected: Expected, policy_name: str) -> tuple[str | None, Decision |
     return best
 
 
-@pytest.mark.parametrize("policy_name", ["rbi", "us-regf"])
-def test_screening_equals_single_decisions(db: Database, policy_name: str) -> None:
-    expected = populate(db, 250, seed=11)
-    with db.engine.connect() as conn:
-        screened = screen(conn, None, at=AT, policy=load_policy(policy_name))
+def check_equal(
+    expected: dict[str, Expected],
+    screened: dict[str, Screening],
+    policy_name: str,
+    at: datetime = AT,
+) -> dict[str, int]:
     assert set(screened) == set(expected)
     outcomes = {"allowed": 0, "blocked": 0}
     for account_id, facts in expected.items():
-        phone, decision = single(facts, policy_name)
+        phone, decision = single(facts, policy_name, at)
         got = screened[account_id]
         if decision is None:  # no phone that may be dialled
             assert (got.phone, got.decision.allowed, [r.rule for r in got.decision.reasons]) == (
@@ -174,7 +177,49 @@ def test_screening_equals_single_decisions(db: Database, policy_name: str) -> No
             decision.allowed, decision.reasons, decision.next_allowed_at,
         ), account_id  # fmt: skip
         outcomes["allowed" if decision.allowed else "blocked"] += 1
+    return outcomes
+
+
+@pytest.mark.parametrize("policy_name", ["rbi", "us-regf"])
+def test_screening_equals_single_decisions(db: Database, policy_name: str) -> None:
+    expected = populate(db, 250, seed=11)
+    with db.engine.connect() as conn:
+        screened = screen(conn, None, at=AT, policy=load_policy(policy_name))
+    outcomes = check_equal(expected, screened, policy_name)
     assert min(outcomes.values()) >= 20, outcomes  # both outcomes well represented
+
+
+@pytest.mark.parametrize("policy_name", ["rbi", "us-regf"])
+def test_a_list_of_accounts_equals_single_decisions(db: Database, policy_name: str) -> None:
+    """A list takes the dialer's path (one JSON/array parameter, the covering index)."""
+    expected = populate(db, 250, seed=12)
+    with db.engine.connect() as conn:
+        screened = screen(conn, sorted(expected), at=AT, policy=load_policy(policy_name))
+    outcomes = check_equal(expected, screened, policy_name)
+    assert min(outcomes.values()) >= 20, outcomes
+
+
+@pytest.mark.parametrize("policy_name", ["rbi", "us-regf"])
+def test_a_batch_decides_at_any_instant_of_its_span(db: Database, policy_name: str) -> None:
+    """Loaded once for a span, a batch decides at each instant as the single decision does.
+
+    The span crosses the end of the overdue window (19:00 in Mumbai), callback times and the
+    lookback's edge, so each instant needs its own answer.
+    """
+    expected = populate(db, 200, seed=13)
+    policy = load_policy(policy_name)
+    start = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)  # 18:30 in Mumbai
+    end = start + timedelta(hours=3)
+    with db.engine.connect() as conn:
+        batch = Batch.load(conn, sorted(expected), start=start, end=end, policy=policy)
+    for at in (
+        start,
+        start + timedelta(minutes=29, seconds=59),
+        start + timedelta(minutes=30),
+        end,
+    ):
+        screened = {a: batch.decide(a, at) for a in expected}
+        check_equal(expected, screened, policy_name, at)
 
 
 def test_screening_a_subset(db: Database) -> None:
