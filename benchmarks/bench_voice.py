@@ -160,7 +160,8 @@ def run(backend: str, calls: int, rounds: int, think: float) -> list[str]:
                 server = subprocess.Popen(
                     [sys.executable, "-m", "uvicorn", "benchmarks.bench_voice:app", "--factory",
                      "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                     "--log-level", "warning", "--no-access-log"],
+                     "--log-level", "warning", "--no-access-log",
+                     "--timeout-keep-alive", "60"],
                     env=env,
                 )  # fmt: skip
                 try:
@@ -195,7 +196,7 @@ def _reset(url: str, calls: int) -> None:
                       "accounts", "borrowers"):  # fmt: skip
             conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
-    _seed(url, calls)
+    _seed(url, calls + 1)  # and the unmeasured warm-up call
 
 
 def _wait_up(base: str) -> None:
