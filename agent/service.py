@@ -318,6 +318,7 @@ _SAVE_REPLY = insert(_events).values(
     received_at=bindparam("p_at", type_=_events.c.received_at.type),
     response=bindparam("p_twiml", type_=_events.c.response.type),
 )
+_SAVE_TURNS = insert(_turns)
 _TURN_COLUMNS = ("seq", "speaker", "text", "confidence")
 
 
@@ -452,7 +453,7 @@ def _store(
     else:
         if turns:
             conn.execute(
-                insert(_turns),
+                _SAVE_TURNS,
                 [
                     {"call_id": call_id, "at": now, **dict(zip(_TURN_COLUMNS, values, strict=True))}
                     for values in turns
