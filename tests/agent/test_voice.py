@@ -8,6 +8,8 @@ verification, and nothing about it ever to a third party or a machine.
 from __future__ import annotations
 
 import re
+import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from agent.conversation import Said
+from agent.service import Turn, take_turn
 from compliance.policy import load_policy
 from compliance.screening import decide_for_phone
 from crm.models import (
@@ -409,6 +413,35 @@ def test_a_replayed_turn_gets_the_same_twiml_and_changes_nothing(
     assert len(record.promises) == 1
     borrower_turns = [text for who, text in record.turns if who == "borrower"]
     assert borrower_turns == ["yes", "4242", "5000 on the 5th", "yes"]
+
+
+def test_a_retry_racing_the_original_waits_for_it_and_gets_its_twiml(
+    client: TestClient, settings: Settings, db: Database
+) -> None:
+    call = line(client, settings, db)
+    call.answer()
+    call.say("yes")
+    context = client.app.state.context  # type: ignore[attr-defined]
+    turn = Turn("CALL1", SID, 2, Said("4242", 0.92))
+    answers: list[str] = []
+    # Both requests arrive while the call's row is locked (as by a turn in progress); once the
+    # lock is released they run one after the other, and the second finds the first's reply.
+    blocker = db.engine.connect()
+    blocker.begin()  # on SQLite, BEGIN IMMEDIATE: the store's one write lock
+    blocker.execute(select(Call.call_id).where(Call.call_id == "CALL1").with_for_update())
+    racers = [
+        threading.Thread(target=lambda: answers.append(take_turn(context, turn))) for _ in range(2)
+    ]
+    for racer in racers:
+        racer.start()
+    time.sleep(0.3)  # both are waiting for the lock (no timing is asserted)
+    blocker.rollback()
+    blocker.close()
+    for racer in racers:
+        racer.join(30)
+    assert len(answers) == 2 and answers[0] == answers[1]
+    borrower_turns = [text for who, text in stored(db).turns if who == "borrower"]
+    assert borrower_turns == ["yes", "4242"]
 
 
 def test_unsigned_or_forged_requests_get_403(
