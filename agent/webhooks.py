@@ -7,20 +7,50 @@ with `?turn=n`, which is what makes a retried request recognisable.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from functools import partial
+from weakref import WeakKeyDictionary
+
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import APIRouter, Query, Response
 
 from agent.conversation import Said
 from agent.llm.responder import prepare
 from agent.service import Turn, hang_up, leave_voicemail, take_turn
 from dialer.webhooks import TwilioParams
+from duecall.context import AppContext
+from duecall.db import is_sqlite
 from duecall.deps import ContextDep
 
 router = APIRouter(prefix="/twilio", tags=["twilio webhooks"], include_in_schema=False)
 TWIML = "application/xml"
 
+# Turns stored at once. A turn is a few milliseconds of Python and a short transaction; more of
+# them in flight only contend for the GIL and the store and make every one slower. SQLite has a
+# single writer anyway (a turn waiting for its lock would poll with growing sleeps).
+TURNS_AT_ONCE_SQLITE = 1
+TURNS_AT_ONCE = 4
+_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool, CapacityLimiter]] = (
+    WeakKeyDictionary()
+)
+
+
+async def _in_turn(context: AppContext, work: Callable[[], str]) -> str:
+    """Run a turn's store work in a worker thread, at most TURNS_AT_ONCE at a time."""
+    sqlite = is_sqlite(context.engine)
+    per_store = _limiters.setdefault(asyncio.get_running_loop(), {})
+    limiter = per_store.get(sqlite)
+    if limiter is None:
+        limiter = per_store[sqlite] = CapacityLimiter(
+            TURNS_AT_ONCE_SQLITE if sqlite else TURNS_AT_ONCE
+        )
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
+
 
 @router.post("/voice/{call_id}")
-def voice(
+async def voice(
     call_id: str, params: TwilioParams, context: ContextDep, turn: int = Query(0, ge=0)
 ) -> Response:
     confidence = params.get("Confidence")
@@ -36,16 +66,25 @@ def voice(
         said=said,
         answered_by=params.get("AnsweredBy"),
     )
-    prepared = prepare(context, this_turn)
-    twiml = take_turn(
-        context, this_turn, responder=prepared, also=prepared.keep if prepared else None
+    # LLM mode asks the model first, outside the turn's limit (it may take the turn's budget).
+    prepared = (
+        await anyio.to_thread.run_sync(prepare, context, this_turn)
+        if context.llm is not None
+        else None
+    )
+    twiml = await _in_turn(
+        context,
+        partial(take_turn, context, this_turn, prepared, prepared.keep if prepared else None),
     )
     return Response(twiml, media_type=TWIML)
 
 
 @router.post("/voicemail/{call_id}")
-def voicemail(call_id: str, params: TwilioParams, context: ContextDep) -> Response:
-    return Response(leave_voicemail(context, call_id, params.get("CallSid", "")), media_type=TWIML)
+async def voicemail(call_id: str, params: TwilioParams, context: ContextDep) -> Response:
+    twiml = await _in_turn(
+        context, partial(leave_voicemail, context, call_id, params.get("CallSid", ""))
+    )
+    return Response(twiml, media_type=TWIML)
 
 
 @router.post("/transferred/{call_id}")

@@ -54,11 +54,15 @@ def app() -> FastAPI:
 
 
 def _seed(url: str, calls: int) -> None:
+    from compliance.policy import load_policy
+    from compliance.screening import decide_for_phone
     from crm.buckets import bucket_for_dpd
     from crm.models import Account, Borrower, Call, Phone, PhoneStatus
+    from duecall.settings import Settings
 
     engine = make_engine(url)
     now = datetime.fromisoformat(CLOCK).astimezone(UTC)
+    policy = load_policy(Settings(database_url=url).policy)
     with make_sessionmaker(engine)() as session, session.begin():
         for n in range(calls):
             account_id = f"ACC{n:04d}0042"
@@ -74,11 +78,17 @@ def _seed(url: str, calls: int) -> None:
             )  # fmt: skip
             session.flush()
             session.add(Phone(account_id=account_id, number=phone, status=PhoneStatus.OK))
+            session.flush()
+            # As the dialer places it: with the receipt of the decision that let it go ahead.
+            decision = decide_for_phone(
+                session.connection(), account_id, phone, at=now, policy=policy
+            )
+            assert decision is not None and decision.allowed, decision
             session.add(
                 Call(
                     call_id=f"CALL{n}", account_id=account_id, agent_id="BOT", phone=phone,
                     mode="bot", source="dialer", status="ringing", started_at=now,
-                    provider_call_sid=f"CA{n:032d}",
+                    provider_call_sid=f"CA{n:032d}", compliance_receipt=decision.receipt(phone),
                 )
             )  # fmt: skip
     engine.dispose()
@@ -150,7 +160,8 @@ def run(backend: str, calls: int, rounds: int, think: float) -> list[str]:
                 server = subprocess.Popen(
                     [sys.executable, "-m", "uvicorn", "benchmarks.bench_voice:app", "--factory",
                      "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                     "--log-level", "warning", "--no-access-log"],
+                     "--log-level", "warning", "--no-access-log",
+                     "--timeout-keep-alive", "60"],
                     env=env,
                 )  # fmt: skip
                 try:
@@ -185,7 +196,7 @@ def _reset(url: str, calls: int) -> None:
                       "accounts", "borrowers"):  # fmt: skip
             conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
-    _seed(url, calls)
+    _seed(url, calls + 1)  # and the unmeasured warm-up call
 
 
 def _wait_up(base: str) -> None:

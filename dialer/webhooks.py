@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/twilio", tags=["twilio webhooks"], include_in_schema=False)
 
 
-def get_telephony(request: Request) -> Telephony:
+async def get_telephony(request: Request) -> Telephony:
     telephony: Telephony = request.app.state.telephony
     return telephony
 

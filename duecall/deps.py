@@ -21,7 +21,7 @@ from duecall.settings import Settings
 from duecall.throttle import Throttle
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 

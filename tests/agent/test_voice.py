@@ -8,6 +8,8 @@ verification, and nothing about it ever to a third party or a machine.
 from __future__ import annotations
 
 import re
+import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +22,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from crm.models import Call, ContactPreference, Hold, Phone, PhoneStatus, Promise, Role
+from agent.conversation import Said
+from agent.service import Turn, take_turn
+from compliance.policy import load_policy
+from compliance.screening import decide_for_phone
+from crm.models import (
+    Call,
+    ContactPreference,
+    Hold,
+    Phone,
+    PhoneStatus,
+    Promise,
+    Role,
+    TranscriptTurn,
+)
 from dialer.providers import SIMULATOR_AUTH_TOKEN
 from dialer.telephony import FakeTelephony
 from duecall.auth import create_user
@@ -400,6 +415,35 @@ def test_a_replayed_turn_gets_the_same_twiml_and_changes_nothing(
     assert borrower_turns == ["yes", "4242", "5000 on the 5th", "yes"]
 
 
+def test_a_retry_racing_the_original_waits_for_it_and_gets_its_twiml(
+    client: TestClient, settings: Settings, db: Database
+) -> None:
+    call = line(client, settings, db)
+    call.answer()
+    call.say("yes")
+    context = client.app.state.context  # type: ignore[attr-defined]
+    turn = Turn("CALL1", SID, 2, Said("4242", 0.92))
+    answers: list[str] = []
+    # Both requests arrive while the call's row is locked (as by a turn in progress); once the
+    # lock is released they run one after the other, and the second finds the first's reply.
+    blocker = db.engine.connect()
+    blocker.begin()  # on SQLite, BEGIN IMMEDIATE: the store's one write lock
+    blocker.execute(select(Call.call_id).where(Call.call_id == "CALL1").with_for_update())
+    racers = [
+        threading.Thread(target=lambda: answers.append(take_turn(context, turn))) for _ in range(2)
+    ]
+    for racer in racers:
+        racer.start()
+    time.sleep(0.3)  # both are waiting for the lock (no timing is asserted)
+    blocker.rollback()
+    blocker.close()
+    for racer in racers:
+        racer.join(30)
+    assert len(answers) == 2 and answers[0] == answers[1]
+    borrower_turns = [text for who, text in stored(db).turns if who == "borrower"]
+    assert borrower_turns == ["yes", "4242"]
+
+
 def test_unsigned_or_forged_requests_get_403(
     client: TestClient, settings: Settings, db: Database
 ) -> None:
@@ -466,6 +510,78 @@ def test_the_window_is_checked_again_when_the_call_is_answered(
     record = stored(db)
     assert record.call.disposition == "DROPPED"
     assert_nothing_disclosed(record)
+
+
+def dialed(db: Database, at: datetime = NOW) -> None:
+    """CALL1 as the dialer places it: with the receipt of the decision that let it go ahead."""
+    with db.session() as session, session.begin():
+        call = session.get(Call, "CALL1")
+        assert call is not None
+        decision = decide_for_phone(
+            session.connection(), ACCOUNT, PHONE, at=at, policy=load_policy("rbi"),
+            excluding_call="CALL1",  # decided before the call existed
+        )  # fmt: skip
+        assert decision is not None and decision.allowed and not decision.callback
+        call.compliance_receipt = decision.receipt(PHONE)
+
+
+def test_an_ordinary_dial_is_checked_again_for_the_window_at_answer(
+    settings: Settings, db: Database, telephony: RecordingTelephony
+) -> None:
+    late = datetime(2026, 3, 2, 13, 31, tzinfo=UTC)  # 19:01 in Mumbai: the RBI window has closed
+    new_call(db)
+    dialed(db)
+    for client in make_client(settings, telephony, at=late):
+        goodbye = Line(client, settings, "CALL1").answer()
+        assert goodbye.hangs_up and "Am I speaking" not in goodbye.text
+    record = stored(db)
+    assert record.call.disposition == "DROPPED"
+    assert_nothing_disclosed(record)
+
+
+def test_a_hold_placed_while_the_call_rang_closes_it_at_answer(
+    client: TestClient, settings: Settings, db: Database
+) -> None:
+    new_call(db)
+    dialed(db)
+    with db.session() as session, session.begin():
+        session.add(Hold(account_id=ACCOUNT, kind="dispute", created_at=NOW))
+    goodbye = Line(client, settings, "CALL1").answer()
+    assert goodbye.hangs_up and "Am I speaking" not in goodbye.text
+    assert stored(db).call.disposition == "DROPPED"
+
+
+def test_an_ordinary_dial_answered_in_the_window_goes_on(
+    client: TestClient, settings: Settings, db: Database
+) -> None:
+    new_call(db)
+    dialed(db)
+    call = Line(client, settings, "CALL1")
+    assert "Am I speaking" in call.answer().text
+    assert call.say("yes").listens
+
+
+def test_the_transcript_numbering_goes_on_when_the_state_does_not_carry_it(
+    client: TestClient, settings: Settings, db: Database
+) -> None:
+    call = line(client, settings, db)
+    call.answer()
+    call.say("yes")
+    with db.session() as session, session.begin():
+        stored_call = session.get(Call, "CALL1")
+        assert stored_call is not None and stored_call.conversation is not None
+        # As a state written elsewhere (LLM mode's interruption) leaves it: the state alone.
+        stored_call.conversation = {"state": stored_call.conversation["state"]}
+    call.say("4242")
+    with db.session() as session:
+        numbers = list(
+            session.scalars(
+                select(TranscriptTurn.seq)
+                .where(TranscriptTurn.call_id == "CALL1")
+                .order_by(TranscriptTurn.id)
+            )
+        )
+    assert numbers == [1, 2, 3, 4, 5]  # greeting, yes, question, 4242, what comes next
 
 
 def test_a_person_please_is_transferred_when_a_queue_is_configured(
