@@ -33,6 +33,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import statistics
 import string
 import subprocess
@@ -198,13 +199,40 @@ async def _relay_call(base: str, n: int, think: float, timed: list[Timed]) -> No
                 timed.append(record)
 
 
-def _server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "benchmarks.bench_llm:app", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
-         "--no-access-log"],
-        env=env,
-    )  # fmt: skip
+def _server(env: dict[str, str], port: int, profile: Path | None) -> subprocess.Popen[bytes]:
+    """The server under test; with `profile`, run under py-spy (its parent: sampling another
+    process's children needs no privilege), which writes collapsed stacks there on exit."""
+    command = [
+        sys.executable, "-m", "uvicorn", "benchmarks.bench_llm:app", "--factory", "--host",
+        "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
+        "--no-access-log",
+    ]  # fmt: skip
+    if profile is not None:
+        py_spy = Path(sys.executable).with_name("py-spy")
+        command = [
+            str(py_spy), "record", "--format", "raw", "--rate", "1000", "--nonblocking",
+            "--output", str(profile), "--", *command,
+        ]  # fmt: skip
+    return subprocess.Popen(command, env=env)
+
+
+def _server_pid(process: subprocess.Popen[bytes], profiled: bool) -> int:
+    """The uvicorn process itself (py-spy's child when profiled)."""
+    if not profiled:
+        return process.pid
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.05)
+    raise RuntimeError("py-spy did not start the server")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds used by process `pid` so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_up(base: str) -> None:
@@ -245,6 +273,7 @@ class Round:
     first_token: list[float]  # ms
     every_token: list[float]  # ms
     tokens: dict[tuple[str, str], list[int]]  # (task, language) -> prompt tokens
+    cpu_ms: dict[str, float]  # server CPU per conversation, by mode-transport
 
 
 def _exchanges(standin_url: str) -> list[Exchange]:
@@ -255,7 +284,9 @@ def _exchanges(standin_url: str) -> list[Exchange]:
     ]
 
 
-def _run_round(url: str, calls: int, args: argparse.Namespace, standin_url: str) -> Round:
+def _run_round(
+    backend: str, url: str, calls: int, args: argparse.Namespace, standin_url: str
+) -> Round:
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
@@ -269,41 +300,50 @@ def _run_round(url: str, calls: int, args: argparse.Namespace, standin_url: str)
     results: dict[str, list[Timed]] = {}
     exchanges: dict[str, list[Exchange]] = {}
     waited: dict[tuple[int, int], float] = {}
+    cpu: dict[str, float] = {}
     for mode, transport in (("llm", "gather"), ("scripted", "gather"), ("llm", "relay")):
         _seed(url, calls)
         httpx.post(standin_url.removesuffix("/v1") + "/_standin/clear", timeout=10)
+        name = f"{mode}-{transport}"
+        profile = None if args.profile is None else args.profile / f"{backend}-{name}.txt"
         server = _server(
-            {**env, "DUECALL_AGENT_MODE": mode, "DUECALL_LLM_TRANSPORT": transport}, port
+            {**env, "DUECALL_AGENT_MODE": mode, "DUECALL_LLM_TRANSPORT": transport}, port, profile
         )
         timed: list[Timed] = []
+        pid = server.pid
         try:
+            pid = _server_pid(server, profile is not None)
             _wait_up(base)
 
             async def load(
-                mode: str = mode, transport: str = transport, timed: list[Timed] = timed
-            ) -> None:
+                transport: str = transport, timed: list[Timed] = timed, pid: int = pid
+            ) -> float:
                 limits = httpx.Limits(max_connections=calls + 1)
                 async with httpx.AsyncClient(timeout=60, limits=limits) as client:
                     if transport == "relay":
                         await _relay_call(base, calls, 0.0, [])  # warm-up, unmeasured
+                        before = _cpu_s(pid)
                         await asyncio.gather(
                             *(_relay_call(base, n, args.think, timed) for n in range(calls))
                         )
                     else:
                         await _gather_call(client, base, calls, 0.0, [])
+                        before = _cpu_s(pid)
                         await asyncio.gather(
                             *(
                                 _gather_call(client, base, n, args.think, timed)
                                 for n in range(calls)
                             )
                         )
+                    return _cpu_s(pid) - before
 
-            asyncio.run(load())
+            cpu[name] = asyncio.run(load())
         finally:
-            server.terminate()
-            server.wait(10)
-        results[f"{mode}-{transport}"] = timed
-        exchanges[f"{mode}-{transport}"] = _exchanges(standin_url)
+            # py-spy writes its profile when the server it runs exits.
+            os.kill(pid, signal.SIGTERM)
+            server.wait(30)
+        results[name] = timed
+        exchanges[name] = _exchanges(standin_url)
         if (mode, transport) == ("llm", "gather"):
             waited = _model_waits(url)
 
@@ -338,7 +378,8 @@ def _run_round(url: str, calls: int, args: argparse.Namespace, standin_url: str)
             tokens[(task, _language(n))].append(
                 estimate_tokens([served.body.get("messages"), served.body.get("tools")])
             )
-    return Round(overheads, model_calls, scripted, first, every, tokens)
+    cpu_ms = {name: seconds * 1000 / calls for name, seconds in cpu.items()}
+    return Round(overheads, model_calls, scripted, first, every, tokens, cpu_ms)
 
 
 def _model_waits(url: str) -> dict[tuple[int, int], float]:
@@ -430,7 +471,7 @@ def run(backend: str, args: argparse.Namespace) -> tuple[list[str], list[str]]:
             fresh_database(backend, Path(tmp)) as url,
         ):
             for _ in range(args.rounds):
-                round_ = _run_round(url, args.calls, args, standin_url)
+                round_ = _run_round(backend, url, args.calls, args, standin_url)
                 if best is None or _pct(round_.overheads, 0.99) < _pct(best.overheads, 0.99):
                     best = round_
     finally:
@@ -445,8 +486,13 @@ def run(backend: str, args: argparse.Namespace) -> tuple[list[str], list[str]]:
         f"| {backend} | relay: first token, stand-in → client | {len(best.first_token):,} | {_pct(best.first_token, 0.5):.1f} | {_pct(best.first_token, 0.99):.1f} | ≤ 5 |",
         f"| {backend} | relay: every token, stand-in → client | {len(best.every_token):,} | {_pct(best.every_token, 0.5):.1f} | {_pct(best.every_token, 0.99):.1f} | |",
     ]
+    cpu = best.cpu_ms
+    added = (cpu["llm-gather"] - cpu["scripted-gather"]) / MODEL_TURNS
     note = [
-        f"{backend}: {forwarded_alone} of {len(best.first_token)} first tokens forwarded on their own arrival (the rest held for the next token by the guards)."
+        f"{backend}: server CPU per conversation: {cpu['llm-gather']:.1f} ms LLM mode, "
+        f"{cpu['scripted-gather']:.1f} ms scripted, {cpu['llm-relay']:.1f} ms relay; "
+        f"LLM mode adds {added:.1f} ms of CPU per model turn.",
+        f"{backend}: {forwarded_alone} of {len(best.first_token)} first tokens forwarded on their own arrival (the rest held for the next token by the guards).",
     ]
     token_rows = [
         f"| {backend} | {task} | {language} | {len(values):,} | {statistics.mean(values):,.0f} | {max(values):,} |"
@@ -475,6 +521,9 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--token-ms", type=float, default=40, help="between streamed tokens")
     parser.add_argument("--think", type=float, default=0.5, help="mean seconds between turns")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--profile", type=Path, help="profile the server with py-spy: collapsed stacks go here"
+    )
     args = parser.parse_args(argv)
     lines = [
         f"{args.calls} concurrent conversations ({MODEL_TURNS} model turns each, a quarter in "
