@@ -36,7 +36,7 @@ from functools import cache, lru_cache
 from agent import lexicon
 from agent.spoken_dates import DateMention, find_dates
 from agent.spoken_numbers import find_numbers
-from agent.spoken_text import Heard, Phrases, fold, hear, key, key_set, keyed
+from agent.spoken_text import Heard, Phrases, fold, hear, key, key_set, keyed, normalize
 
 PAISE = Decimal("0.01")
 MAX_REPLY_CHARS = 600  # two or three spoken sentences; more is a speech, not a turn
@@ -335,15 +335,21 @@ def _vocabulary() -> _Vocabulary:
 
 
 _WORD = re.compile(r"\S+")
-# Words that begin banned phrases ("your family will be told") but say nothing alone: they go at
-# once, and what would follow them waits.
-_INNOCENT_LEADS = frozenset({"your", "you", "my", "i", "we", "our", "the", "a", "to", "no"})
 _EDGE_PUNCTUATION = ",.;:!?\"'()।॥-–—"
 
 
 def _word_key(word: str) -> str:
+    """The key a word is known by, spelled as `hear` spells it (Latin folded; Devanagari with
+    its nukta and chandrabindu folded), so that "पाँच" is the number "पांच"."""
     stripped = word.strip(_EDGE_PUNCTUATION).lower()
-    return fold(stripped) if stripped.isascii() else stripped
+    return fold(stripped) if stripped.isascii() else normalize(stripped)
+
+
+# Words that begin banned phrases ("your family will be told") but say nothing alone: they go at
+# once, and what would follow them waits. Kept as word keys ("we" is "ve"), as they are compared.
+_INNOCENT_LEADS = frozenset(
+    _word_key(word) for word in ("your", "you", "my", "i", "we", "our", "the", "a", "to", "no")
+)
 
 
 def _numeric_kind(word: str, vocabulary: _Vocabulary) -> str | None:
