@@ -2,7 +2,7 @@
 token is forwarded, and how many prompt tokens a turn costs.
 
 `python -m benchmarks llm [--calls 20] [--rounds 3] [--model-ms 300] [--token-ms 40]
-[--think 0.5] [--backends sqlite,postgresql]`
+[--think 0.5] [--backends sqlite,postgresql] [--profile DIR]`
 
 The model is the OpenAI-compatible stand-in (`agent.llm.standin`) in its own process: it waits
 `--model-ms`, then says the line the agent proposed (the question again when it proposed none),
@@ -18,8 +18,18 @@ on (an off-script question, a promise, a correction, the new date), then "yes" (
   same run, give the scripted turn at the same positions.
 - ConversationRelay (`relay`): the same conversations stream after verification, one WebSocket
   per call. Forwarding delay: from the stand-in writing a chunk to the client receiving the text
-  that completes it (one machine, one monotonic clock: loopback, SDK, guards and WebSocket
-  included). A token the guards hold back (the start of a number, say) waits for the next one.
+  that completes it (loopback, SDK, guards and WebSocket included). A token the guards hold back
+  (the start of a number, say) waits for the next one.
+- Where the times are taken: the client, the stand-in and the server are three processes on one
+  machine, all on its one monotonic clock (`time.perf_counter`). The client stamps at its
+  socket (a request when its bytes are handed to the socket, an answer or a WebSocket message
+  in the protocol callback that received its last byte), not when its own task next runs; the
+  stand-in stamps a request when it reaches the application and an answer or chunk when it has
+  been handed to the transport. So neither the load generator's scheduling nor the stand-in's
+  own HTTP work is counted as the agent's.
+- The server's CPU time (user + system, from /proc) per conversation in each mode: unlike wall
+  time, barely moved by other processes on the machine. `--profile DIR` runs the server under
+  py-spy (collapsed stacks per mode in DIR).
 - In process: the agent's own work on a model turn with no I/O (plan, prompt, guards), and the
   streaming guard's work per token.
 - Prompt tokens per model turn, as the stand-in estimates them (UTF-8 bytes / 4), by task and
