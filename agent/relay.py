@@ -39,7 +39,7 @@ from agent.llm.store import (
     load_turn,
     stored_twiml,
 )
-from agent.llm.turns import Answer, LlmRecord, TurnInput, plan, stream_answer
+from agent.llm.turns import Answer, LlmRecord, Plan, TurnInput, plan, stream_answer
 from agent.models import LlmOutcome
 from agent.service import Turn, hang_up, render, take_turn
 from crm.models import Call
@@ -199,10 +199,12 @@ class RelaySession:
     async def _turn(self, said: Said) -> None:
         context = self.context
         now = context.clock.now()
-        turn_input = await anyio.to_thread.run_sync(load_turn, context, self.call_id, said, now)
-        if turn_input is None:
+        # Read and planned in a worker thread: the event loop is left to forward other calls'
+        # tokens.
+        loaded = await anyio.to_thread.run_sync(self._load, said, now)
+        if loaded is None:
             return
-        planned = plan(turn_input)
+        turn_input, planned = loaded
         self.sent, self.heard = [], None
         settings = context.settings
         assert context.llm is not None  # checked at the handshake
@@ -231,6 +233,10 @@ class RelaySession:
             await self._deliver(streaming.text("", last=True))
         else:
             await self._deliver(streaming.end(turn_input.turn))
+
+    def _load(self, said: Said, now: datetime) -> tuple[TurnInput, Plan] | None:
+        turn_input = load_turn(self.context, self.call_id, said, now)
+        return None if turn_input is None else (turn_input, plan(turn_input))
 
     def _cut_short(
         self, turn_input: TurnInput, state: State, reply: Reply, task: str | None

@@ -2,7 +2,7 @@
 token is forwarded, and how many prompt tokens a turn costs.
 
 `python -m benchmarks llm [--calls 20] [--rounds 3] [--model-ms 300] [--token-ms 40]
-[--think 0.5] [--backends sqlite,postgresql]`
+[--think 0.5] [--backends sqlite,postgresql] [--profile DIR]`
 
 The model is the OpenAI-compatible stand-in (`agent.llm.standin`) in its own process: it waits
 `--model-ms`, then says the line the agent proposed (the question again when it proposed none),
@@ -18,8 +18,18 @@ on (an off-script question, a promise, a correction, the new date), then "yes" (
   same run, give the scripted turn at the same positions.
 - ConversationRelay (`relay`): the same conversations stream after verification, one WebSocket
   per call. Forwarding delay: from the stand-in writing a chunk to the client receiving the text
-  that completes it (one machine, one monotonic clock: loopback, SDK, guards and WebSocket
-  included). A token the guards hold back (the start of a number, say) waits for the next one.
+  that completes it (loopback, SDK, guards and WebSocket included). A token the guards hold back
+  (the start of a number, say) waits for the next one.
+- Where the times are taken: the client, the stand-in and the server are three processes on one
+  machine, all on its one monotonic clock (`time.perf_counter`). The client stamps at its
+  socket (a request when its bytes are handed to the socket, an answer or a WebSocket message
+  in the protocol callback that received its last byte), not when its own task next runs; the
+  stand-in stamps a request when it reaches the application and an answer or chunk when it has
+  been handed to the transport. So neither the load generator's scheduling nor the stand-in's
+  own HTTP work is counted as the agent's.
+- The server's CPU time (user + system, from /proc) per conversation in each mode: unlike wall
+  time, barely moved by other processes on the machine. `--profile DIR` runs the server under
+  py-spy (collapsed stacks per mode in DIR).
 - In process: the agent's own work on a model turn with no I/O (plan, prompt, guards), and the
   streaming guard's work per token.
 - Prompt tokens per model turn, as the stand-in estimates them (UTF-8 bytes / 4), by task and
@@ -33,24 +43,29 @@ import asyncio
 import json
 import os
 import random
+import signal
 import statistics
 import string
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
 import websockets
 from fastapi import FastAPI
 from twilio.request_validator import RequestValidator
+from websockets.asyncio.client import ClientConnection
+from websockets.frames import DATA_OPCODES, Frame
 
 from agent.llm.standin import Exchange, estimate_tokens, follow_the_agent, turn_field
 from benchmarks.common import fresh_database
@@ -136,75 +151,193 @@ def _sign(url: str, params: dict[str, str]) -> str:
     return str(RequestValidator(SIMULATOR_AUTH_TOKEN).compute_signature(url, params))
 
 
-async def _webhook(client: httpx.AsyncClient, url: str, said: str, sid: str) -> tuple[float, str]:
+class _Http(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection to the server under test, timed at the socket: when a
+    request's bytes are handed to it, and when the last byte of the answer came out of it (not
+    when the client's task next got to run, which on a loaded machine can be much later)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.waiter: asyncio.Future[tuple[float, bytes]] | None = None
+
+    @classmethod
+    async def open(cls, base: str) -> _Http:
+        host, port = base.removeprefix("http://").split(":")
+        _transport, protocol = await asyncio.get_running_loop().create_connection(
+            cls, host, int(port)
+        )
+        return protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        arrived = time.perf_counter()
+        self.buffer += data
+        head, separator, body = self.buffer.partition(b"\r\n\r\n")
+        if not separator or self.waiter is None or self.waiter.done():
+            return
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            None,
+        )
+        if length is None:
+            self.waiter.set_exception(RuntimeError(f"no Content-Length: {head[:300]!r}"))
+        elif len(body) >= length:
+            self.waiter.set_result((arrived, self.buffer))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc or ConnectionError("the server closed the connection"))
+
+    async def post(self, url: str, params: dict[str, str]) -> tuple[float, float, str]:
+        """(sent, received, body) for a signed form POST to `url`."""
+        assert self.transport is not None
+        body = urlencode(params).encode()
+        target = urlsplit(url)
+        request = (
+            f"POST {target.path}{'?' + target.query if target.query else ''} HTTP/1.1\r\n"
+            f"Host: {target.netloc}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\nX-Twilio-Signature: {_sign(url, params)}\r\n\r\n"
+        ).encode() + body
+        self.buffer = b""
+        self.waiter = asyncio.get_running_loop().create_future()
+        sent = time.perf_counter()
+        self.transport.write(request)
+        received, raw = await self.waiter
+        head, _, text = raw.partition(b"\r\n\r\n")
+        status = head.split(b" ", 2)[1]
+        if status != b"200":
+            raise RuntimeError(f"{url}: HTTP {status.decode()} {text[:300]!r}")
+        return sent, received, text.decode()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def _webhook(http: _Http, url: str, said: str, sid: str) -> tuple[float, float, str]:
     params = {"CallSid": sid, "CallStatus": "in-progress"}
     if said:
         params |= {"SpeechResult": said, "Confidence": "0.9"}
-    started = time.perf_counter()
-    response = await client.post(
-        url, data=params, headers={"X-Twilio-Signature": _sign(url, params)}
-    )
-    if response.status_code != 200:
-        raise RuntimeError(f"{url}: HTTP {response.status_code} {response.text[:300]}")
-    return time.perf_counter() - started, response.text
+    return await http.post(url, params)
 
 
-async def _gather_call(
-    client: httpx.AsyncClient, base: str, n: int, think: float, timed: list[Timed]
-) -> None:
+class _StampedConnection(ClientConnection):
+    """A WebSocket client connection that notes when each message came out of the socket."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrived = 0.0
+        self.stamps: deque[float] = deque()
+
+    def data_received(self, data: bytes) -> None:
+        self.arrived = time.perf_counter()
+        super().data_received(data)
+
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and event.opcode in DATA_OPCODES and event.fin:
+            self.stamps.append(self.arrived)
+        super().process_event(event)
+
+
+async def _gather_call(base: str, n: int, think: float, timed: list[Timed]) -> None:
     rng, sid, url = random.Random(n), f"CA{n:032d}", f"{base}/twilio/voice/CALL{n}"
-    for turn, said in enumerate(("", *TURNS[_language(n)])):
-        if think:
-            await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
-        target = url if turn == 0 else f"{url}?turn={turn}"
-        started = time.perf_counter()
-        await _webhook(client, target, said, sid)
-        position = turn - VERIFIED_AFTER - 1
-        if 0 <= position < MODEL_TURNS:
-            timed.append(Timed(n, position, started, time.perf_counter()))
+    http = await _Http.open(base)
+    try:
+        for turn, said in enumerate(("", *TURNS[_language(n)])):
+            if think:
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+            target = url if turn == 0 else f"{url}?turn={turn}"
+            sent, received, _twiml = await _webhook(http, target, said, sid)
+            position = turn - VERIFIED_AFTER - 1
+            if 0 <= position < MODEL_TURNS:
+                timed.append(Timed(n, position, sent, received))
+    finally:
+        http.close()
 
 
 async def _relay_call(base: str, n: int, think: float, timed: list[Timed]) -> None:
     rng, sid, url = random.Random(n), f"CA{n:032d}", f"{base}/twilio/voice/CALL{n}"
     turns = TURNS[_language(n)]
-    async with httpx.AsyncClient(timeout=60) as client:
+    http = await _Http.open(base)
+    try:
         for turn, said in enumerate(("", *turns[:VERIFIED_AFTER])):
             target = url if turn == 0 else f"{url}?turn={turn}"
-            _latency, twiml = await _webhook(client, target, said, sid)
+            *_times, twiml = await _webhook(http, target, said, sid)
+    finally:
+        http.close()
     if "ConversationRelay" not in twiml:
         raise RuntimeError(f"call {n} did not hand over to the relay: {twiml[:300]}")
     ws_url = base.replace("http://", "ws://") + f"/twilio/relay/CALL{n}"
     async with websockets.connect(
-        ws_url, additional_headers={"X-Twilio-Signature": _sign(ws_url, {})}
+        ws_url,
+        additional_headers={"X-Twilio-Signature": _sign(ws_url, {})},
+        create_connection=_StampedConnection,
     ) as ws:
+        assert isinstance(ws, _StampedConnection)
         await ws.send(json.dumps({"type": "setup", "sessionId": f"VX{n}", "callSid": sid}))
         for position, said in enumerate(turns[VERIFIED_AFTER:]):
             if think:
                 await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
-            record = Timed(n, position, time.perf_counter(), 0.0)
-            await ws.send(
-                json.dumps({"type": "prompt", "voicePrompt": said, "lang": "en-IN", "last": True})
+            prompt = json.dumps(
+                {"type": "prompt", "voicePrompt": said, "lang": "en-IN", "last": True}
             )
+            record = Timed(n, position, time.perf_counter(), 0.0)
+            await ws.send(prompt)
             length = 0
             while True:
                 message = json.loads(await ws.recv())
-                now = time.perf_counter()
+                arrived = ws.stamps.popleft()
                 if message["type"] == "end" or message.get("last"):
-                    record.received = now
+                    record.received = arrived
                     break
                 length += len(message["token"])
-                record.pieces.append((now, length))
+                record.pieces.append((arrived, length))
             if position < MODEL_TURNS:
                 timed.append(record)
 
 
-def _server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "benchmarks.bench_llm:app", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
-         "--no-access-log"],
-        env=env,
-    )  # fmt: skip
+def _server(env: dict[str, str], port: int, profile: Path | None) -> subprocess.Popen[bytes]:
+    """The server under test; with `profile`, run under py-spy (its parent: sampling another
+    process's children needs no privilege), which writes collapsed stacks there on exit."""
+    command = [
+        sys.executable, "-m", "uvicorn", "benchmarks.bench_llm:app", "--factory", "--host",
+        "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
+        "--no-access-log",
+    ]  # fmt: skip
+    if profile is not None:
+        py_spy = Path(sys.executable).with_name("py-spy")
+        command = [
+            str(py_spy), "record", "--format", "raw", "--rate", "1000", "--nonblocking",
+            "--output", str(profile), "--", *command,
+        ]  # fmt: skip
+    return subprocess.Popen(command, env=env)
+
+
+def _server_pid(process: subprocess.Popen[bytes], profiled: bool) -> int:
+    """The uvicorn process itself (py-spy's child when profiled)."""
+    if not profiled:
+        return process.pid
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.05)
+    raise RuntimeError("py-spy did not start the server")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds used by process `pid` so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_up(base: str) -> None:
@@ -245,6 +378,8 @@ class Round:
     first_token: list[float]  # ms
     every_token: list[float]  # ms
     tokens: dict[tuple[str, str], list[int]]  # (task, language) -> prompt tokens
+    cpu_ms: dict[str, float]  # server CPU per conversation, by mode-transport
+    held: int  # first tokens not forwarded on their own
 
 
 def _exchanges(standin_url: str) -> list[Exchange]:
@@ -255,7 +390,9 @@ def _exchanges(standin_url: str) -> list[Exchange]:
     ]
 
 
-def _run_round(url: str, calls: int, args: argparse.Namespace, standin_url: str) -> Round:
+def _run_round(
+    backend: str, url: str, calls: int, args: argparse.Namespace, standin_url: str
+) -> Round:
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
@@ -269,41 +406,37 @@ def _run_round(url: str, calls: int, args: argparse.Namespace, standin_url: str)
     results: dict[str, list[Timed]] = {}
     exchanges: dict[str, list[Exchange]] = {}
     waited: dict[tuple[int, int], float] = {}
+    cpu: dict[str, float] = {}
     for mode, transport in (("llm", "gather"), ("scripted", "gather"), ("llm", "relay")):
         _seed(url, calls)
         httpx.post(standin_url.removesuffix("/v1") + "/_standin/clear", timeout=10)
+        name = f"{mode}-{transport}"
+        profile = None if args.profile is None else args.profile / f"{backend}-{name}.txt"
         server = _server(
-            {**env, "DUECALL_AGENT_MODE": mode, "DUECALL_LLM_TRANSPORT": transport}, port
+            {**env, "DUECALL_AGENT_MODE": mode, "DUECALL_LLM_TRANSPORT": transport}, port, profile
         )
         timed: list[Timed] = []
+        pid = server.pid
         try:
+            pid = _server_pid(server, profile is not None)
             _wait_up(base)
 
             async def load(
-                mode: str = mode, transport: str = transport, timed: list[Timed] = timed
-            ) -> None:
-                limits = httpx.Limits(max_connections=calls + 1)
-                async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-                    if transport == "relay":
-                        await _relay_call(base, calls, 0.0, [])  # warm-up, unmeasured
-                        await asyncio.gather(
-                            *(_relay_call(base, n, args.think, timed) for n in range(calls))
-                        )
-                    else:
-                        await _gather_call(client, base, calls, 0.0, [])
-                        await asyncio.gather(
-                            *(
-                                _gather_call(client, base, n, args.think, timed)
-                                for n in range(calls)
-                            )
-                        )
+                transport: str = transport, timed: list[Timed] = timed, pid: int = pid
+            ) -> float:
+                call = _relay_call if transport == "relay" else _gather_call
+                await call(base, calls, 0.0, [])  # warm-up, unmeasured
+                before = _cpu_s(pid)
+                await asyncio.gather(*(call(base, n, args.think, timed) for n in range(calls)))
+                return _cpu_s(pid) - before
 
-            asyncio.run(load())
+            cpu[name] = asyncio.run(load())
         finally:
-            server.terminate()
-            server.wait(10)
-        results[f"{mode}-{transport}"] = timed
-        exchanges[f"{mode}-{transport}"] = _exchanges(standin_url)
+            # py-spy writes its profile when the server it runs exits.
+            os.kill(pid, signal.SIGTERM)
+            server.wait(30)
+        results[name] = timed
+        exchanges[name] = _exchanges(standin_url)
         if (mode, transport) == ("llm", "gather"):
             waited = _model_waits(url)
 
@@ -319,6 +452,7 @@ def _run_round(url: str, calls: int, args: argparse.Namespace, standin_url: str)
             model_calls.append(wait - (served.finished - served.started) * 1000)
     scripted = [(t.received - t.sent) * 1000 for t in results["scripted-gather"]]
     first, every = [], []
+    held = 0  # first tokens the guards kept for the next one: sent together with it
     relay = _by_call(exchanges["llm-relay"], calls)
     for t in results["llm-relay"]:
         served = relay[t.call][t.position]
@@ -327,6 +461,7 @@ def _run_round(url: str, calls: int, args: argparse.Namespace, standin_url: str)
         first.append((t.pieces[0][0] - served.chunk_times[0]) * 1000)
         text = served.body["messages"] and _streamed_text(served)
         ends = _chunk_ends(text, len(served.chunk_times))
+        held += t.pieces[0][1] > ends[0]
         for chunk_time, end in zip(served.chunk_times, ends, strict=True):
             arrival = next((when for when, length in t.pieces if length >= end), None)
             if arrival is not None:
@@ -338,7 +473,8 @@ def _run_round(url: str, calls: int, args: argparse.Namespace, standin_url: str)
             tokens[(task, _language(n))].append(
                 estimate_tokens([served.body.get("messages"), served.body.get("tools")])
             )
-    return Round(overheads, model_calls, scripted, first, every, tokens)
+    cpu_ms = {name: seconds * 1000 / calls for name, seconds in cpu.items()}
+    return Round(overheads, model_calls, scripted, first, every, tokens, cpu_ms, held)
 
 
 def _model_waits(url: str) -> dict[tuple[int, int], float]:
@@ -430,14 +566,13 @@ def run(backend: str, args: argparse.Namespace) -> tuple[list[str], list[str]]:
             fresh_database(backend, Path(tmp)) as url,
         ):
             for _ in range(args.rounds):
-                round_ = _run_round(url, args.calls, args, standin_url)
+                round_ = _run_round(backend, url, args.calls, args, standin_url)
                 if best is None or _pct(round_.overheads, 0.99) < _pct(best.overheads, 0.99):
                     best = round_
     finally:
         standin.terminate()
         standin.wait(10)
     assert best is not None
-    forwarded_alone = sum(1 for ms in best.first_token if ms < args.token_ms / 2)
     rows = [
         f"| {backend} | model turn, webhook: overhead on top of the model | {len(best.overheads):,} | {_pct(best.overheads, 0.5):.1f} | {_pct(best.overheads, 0.99):.1f} | ≤ 15 |",
         f"| {backend} | of which the model call beyond the model (SDK, HTTP) | {len(best.model_calls):,} | {_pct(best.model_calls, 0.5):.1f} | {_pct(best.model_calls, 0.99):.1f} | |",
@@ -445,8 +580,14 @@ def run(backend: str, args: argparse.Namespace) -> tuple[list[str], list[str]]:
         f"| {backend} | relay: first token, stand-in → client | {len(best.first_token):,} | {_pct(best.first_token, 0.5):.1f} | {_pct(best.first_token, 0.99):.1f} | ≤ 5 |",
         f"| {backend} | relay: every token, stand-in → client | {len(best.every_token):,} | {_pct(best.every_token, 0.5):.1f} | {_pct(best.every_token, 0.99):.1f} | |",
     ]
+    cpu = best.cpu_ms
+    added = (cpu["llm-gather"] - cpu["scripted-gather"]) / MODEL_TURNS
     note = [
-        f"{backend}: {forwarded_alone} of {len(best.first_token)} first tokens forwarded on their own arrival (the rest held for the next token by the guards)."
+        f"{backend}: server CPU per conversation: {cpu['llm-gather']:.1f} ms LLM mode, "
+        f"{cpu['scripted-gather']:.1f} ms scripted, {cpu['llm-relay']:.1f} ms relay; "
+        f"LLM mode adds {added:.1f} ms of CPU per model turn.",
+        f"{backend}: {len(best.first_token) - best.held} of {len(best.first_token)} first "
+        "tokens forwarded on their own (the rest held by the guards for the next token).",
     ]
     token_rows = [
         f"| {backend} | {task} | {language} | {len(values):,} | {statistics.mean(values):,.0f} | {max(values):,} |"
@@ -475,6 +616,9 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--token-ms", type=float, default=40, help="between streamed tokens")
     parser.add_argument("--think", type=float, default=0.5, help="mean seconds between turns")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--profile", type=Path, help="profile the server with py-spy: collapsed stacks go here"
+    )
     args = parser.parse_args(argv)
     lines = [
         f"{args.calls} concurrent conversations ({MODEL_TURNS} model turns each, a quarter in "

@@ -12,7 +12,6 @@ way a person decides what is said and what is recorded.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -20,10 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import partial
 from typing import Any
 
-import anyio.from_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -170,13 +167,11 @@ class _Unusable(ValueError):
         self.outcome = outcome
 
 
-async def _ask(model: LanguageModel, request: Request, budget_s: float) -> tuple[Completion, Cost]:
+def _ask(model: LanguageModel, request: Request, budget_s: float) -> tuple[Completion, Cost]:
+    """The model's answer, from the screen's worker thread (no hop to the event loop)."""
     started = time.perf_counter()
     try:
-        async with asyncio.timeout(budget_s):
-            completion = await model.complete(request)
-    except TimeoutError:
-        raise _Unusable(LlmOutcome.TIMEOUT, f"no answer within {budget_s:g} s") from None
+        completion = model.complete_blocking(request, timeout_s=budget_s)
     except ProviderTimeout as exc:
         raise _Unusable(LlmOutcome.TIMEOUT, str(exc)) from None
     except ProviderMalformed as exc:
@@ -189,6 +184,8 @@ async def _ask(model: LanguageModel, request: Request, budget_s: float) -> tuple
         completion_tokens=usage.completion_tokens if usage else None,
         latency_ms=(time.perf_counter() - started) * 1000,
     )
+    if cost.latency_ms is not None and cost.latency_ms > budget_s * 1000:
+        raise _Unusable(LlmOutcome.TIMEOUT, f"no answer within {budget_s:g} s")
     return completion, cost
 
 
@@ -228,7 +225,7 @@ def _call_json(turns: Sequence[tuple[str, str]]) -> list[list[str]]:
     return [[speaker, text] for speaker, text in turns[-CALL_TURNS:]]
 
 
-async def model_suggestion(
+def model_suggestion(
     model: LanguageModel, text: str, turns: Sequence[tuple[str, str]], script: Script | None,
     facts: CallFacts, now: datetime, *, budget_s: float,
 ) -> tuple[Suggestion | None, LlmRecord]:  # fmt: skip
@@ -246,7 +243,7 @@ async def model_suggestion(
     )
     cost = Cost()
     try:
-        completion, cost = await _ask(model, request, budget_s)
+        completion, cost = _ask(model, request, budget_s)
         arguments = _arguments(completion, "suggest")
         script_lines = (*(a for _, a in script.objections), script.purpose) if script else ()
         allowed = _allowed(facts, today, facts.language, *script_lines)
@@ -265,7 +262,7 @@ async def model_suggestion(
     return suggestion, LlmRecord("suggest", LlmOutcome.SPOKEN, model.name, cost=cost)
 
 
-async def model_proposal(
+def model_proposal(
     model: LanguageModel, turns: Sequence[tuple[str, str]], notes: str, facts: CallFacts,
     now: datetime, *, budget_s: float,
 ) -> tuple[Proposal | None, LlmRecord]:  # fmt: skip
@@ -279,7 +276,7 @@ async def model_proposal(
     )
     cost = Cost()
     try:
-        completion, cost = await _ask(model, request, budget_s)
+        completion, cost = _ask(model, request, budget_s)
         outcome = _outcome(_arguments(completion, "propose_disposition"), facts, now)
         allowed = _allowed(
             facts, today, "en",
@@ -408,11 +405,9 @@ def suggest(context: AppContext, view: CallView, text: str) -> Suggestion:
     fallback = script_suggestion(text, view.script, view.facts, now)
     if context.llm is None or not text.strip():
         return fallback
-    suggestion, record = anyio.from_thread.run(
-        partial(
-            model_suggestion, context.llm, text, view.turns, view.script, view.facts, now,
-            budget_s=context.settings.llm_budget_s,
-        )
+    suggestion, record = model_suggestion(
+        context.llm, text, view.turns, view.script, view.facts, now,
+        budget_s=context.settings.llm_budget_s,
     )  # fmt: skip
     record_llm_turn(context, view.call_id, 0, record, now)
     if suggestion is None:
@@ -429,11 +424,9 @@ def propose(context: AppContext, view: CallView, notes: str) -> Proposal | None:
     now = context.clock.now()
     proposal = None
     if context.llm is not None:
-        proposal, record = anyio.from_thread.run(
-            partial(
-                model_proposal, context.llm, view.turns, notes, view.facts, now,
-                budget_s=context.settings.llm_budget_s,
-            )
+        proposal, record = model_proposal(
+            context.llm, view.turns, notes, view.facts, now,
+            budget_s=context.settings.llm_budget_s,
         )  # fmt: skip
         record_llm_turn(context, view.call_id, 0, record, now)
     return proposal or rules_proposal(view.turns, notes, view.facts, now)

@@ -80,6 +80,12 @@ class LanguageModel(Protocol):
 
     async def complete(self, request: Request) -> Completion: ...
 
+    def complete_blocking(self, request: Request, *, timeout_s: float) -> Completion:
+        """`complete` from a worker thread, blocking it: a webhook turn, which runs in one,
+        asks the model without a hop to the event loop and back. `timeout_s` bounds each step
+        of the request (connecting, sending, waiting for the answer): `ProviderTimeout`."""
+        ...
+
     def stream(self, request: Request) -> AsyncGenerator[Delta | Completion, None]:
         """Text as it is generated, then one `Completion` with the whole of it (tool calls,
         usage). Close the iterator (`contextlib.aclosing`) to abandon the answer."""

@@ -2,23 +2,30 @@
 
 OpenAI, Azure OpenAI (its v1 API at `https://RESOURCE.openai.azure.com/openai/v1`), vLLM, Ollama
 and the in-repo stand-in all speak `POST {OPENAI_BASE_URL}/chat/completions`. The SDK never
-retries here (`max_retries=0`): the agent bounds each turn by its budget (the caller's
-`asyncio.timeout`), and the scripted line is its retry. SDK errors become the domain's: a
-timeout `ProviderTimeout`, an answer that is not a chat completion `ProviderMalformed`, anything
-else `ProviderError`.
+retries here (`max_retries=0`): the agent bounds each turn by its budget, and the scripted line
+is its retry. SDK errors become the domain's: a timeout `ProviderTimeout`, an answer that is not
+a chat completion `ProviderMalformed`, anything else `ProviderError`.
+
+The SDK is used at its lightest: its clients (and their connection pools) are made once, when
+the model is, and requests go through the client's own `post` with the JSON body as the wire
+wants it and the answer as parsed JSON — the SDK still does the HTTP, the key, the base URL,
+the SSE stream and the errors, without re-typing every request and response through its
+models (which costs more than the rest of the agent's turn). `complete_blocking` is the same
+request for a worker thread (the webhook's): no hop to the event loop and back.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from typing import Any
 
 import openai
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, AsyncStream, OpenAI
+from openai._types import RequestOptions
 
-from agent.llm.model import Completion, Delta, Request, ToolCall, Usage
+from agent.llm.model import Completion, Delta, Request, Tool, ToolCall, Usage
 from duecall.errors import ConfigurationError, ProviderError, ProviderMalformed, ProviderTimeout
 from duecall.settings import Settings
 
@@ -26,6 +33,8 @@ from duecall.settings import Settings
 KEYLESS = "no-key-needed"
 # The agent bounds every call by its turn budget; this only stops a request nobody waits for.
 SDK_TIMEOUT_S = 30.0
+PATH = "/chat/completions"
+_AUTH: RequestOptions = {"security": {"bearer_auth": True}}  # as the SDK's own create() sends
 
 
 def model_for(settings: Settings) -> OpenAIModel | None:
@@ -34,7 +43,7 @@ def model_for(settings: Settings) -> OpenAIModel | None:
 
 
 class OpenAIModel:
-    """`LanguageModel` over the `openai` SDK; the SDK client is made on first use."""
+    """`LanguageModel` over the `openai` SDK."""
 
     def __init__(
         self,
@@ -48,7 +57,11 @@ class OpenAIModel:
         self._api_key = api_key or KEYLESS
         self._base_url = base_url
         self._sdk_timeout_s = sdk_timeout_s
-        self._client: AsyncOpenAI | None = None
+        # Made now rather than on the first turn: building a client (its TLS context) takes
+        # tens of milliseconds.
+        self._client: AsyncOpenAI | None = self._async_sdk()
+        self._blocking: OpenAI | None = self._blocking_sdk()
+        self._tools: tuple[tuple[Tool, ...], list[dict[str, Any]]] = ((), [])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIModel:
@@ -62,30 +75,51 @@ class OpenAIModel:
             )
         return cls(model=settings.llm_model, api_key=key, base_url=settings.openai_base_url)
 
+    def _async_sdk(self) -> AsyncOpenAI:
+        return AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self._base_url,
+            max_retries=0,
+            timeout=self._sdk_timeout_s,
+        )
+
+    def _blocking_sdk(self) -> OpenAI:
+        return OpenAI(
+            api_key=self._api_key,
+            base_url=self._base_url,
+            max_retries=0,
+            timeout=self._sdk_timeout_s,
+        )
+
     def _sdk(self) -> AsyncOpenAI:
         if self._client is None:
-            self._client = AsyncOpenAI(
-                api_key=self._api_key,
-                base_url=self._base_url,
-                max_retries=0,
-                timeout=self._sdk_timeout_s,
-            )
+            self._client = self._async_sdk()
         return self._client
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
             self._client = None
+        if self._blocking is not None:
+            self._blocking.close()
+            self._blocking = None
 
-    def _arguments(self, request: Request) -> dict[str, Any]:
-        arguments: dict[str, Any] = {
+    def _body(self, request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "model": self.name,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
         }
         if request.tools:
-            arguments["tools"] = [
+            body["tools"] = self._wire_tools(request.tools)
+        return body
+
+    def _wire_tools(self, tools: tuple[Tool, ...]) -> list[dict[str, Any]]:
+        """The tools as the API wants them; the agent offers the same few on every turn."""
+        known, wire = self._tools
+        if tools is not known and tools != known:
+            wire = [
                 {
                     "type": "function",
                     "function": {
@@ -94,24 +128,34 @@ class OpenAIModel:
                         "parameters": t.parameters,
                     },
                 }
-                for t in request.tools
+                for t in tools
             ]
-        return arguments
+            self._tools = (tools, wire)
+        return wire
+
+    def complete_blocking(self, request: Request, *, timeout_s: float) -> Completion:
+        """`complete` for a worker thread, which it blocks (never the event loop). `timeout_s`
+        bounds each step of the request: connecting, sending, and waiting for the answer,
+        which an endpoint sends in one piece when it does not stream."""
+        if self._blocking is None:
+            self._blocking = self._blocking_sdk()
+        try:
+            options: RequestOptions = {**_AUTH, "timeout": timeout_s}
+            data = self._blocking.post(
+                PATH, body=self._body(request), cast_to=object, options=options
+            )
+            return _completion(data, self.name)
+        except openai.OpenAIError as exc:
+            raise _translated(exc) from None
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ProviderMalformed(f"the LLM endpoint's answer is malformed: {exc}") from None
 
     async def complete(self, request: Request) -> Completion:
         try:
-            response = await self._sdk().chat.completions.create(**self._arguments(request))
-            choices = getattr(response, "choices", None)
-            if not choices:
-                raise ProviderMalformed("the LLM endpoint answered without a choice")
-            message = choices[0].message
-            text = message.content or ""
-            calls = tuple(
-                _tool_call(c.function.name, c.function.arguments) for c in _calls(message)
+            data = await self._sdk().post(
+                PATH, body=self._body(request), cast_to=object, options=_AUTH
             )
-            return Completion(
-                _text(text), calls, _usage(getattr(response, "usage", None)), self.name
-            )
+            return _completion(data, self.name)
         except openai.OpenAIError as exc:
             raise _translated(exc) from None
         except (AttributeError, TypeError, ValueError) as exc:
@@ -121,27 +165,34 @@ class OpenAIModel:
         text: list[str] = []
         calls: dict[int, list[str]] = {}  # index -> [name, arguments so far]
         usage: Usage | None = None
+        body = self._body(request) | {"stream": True, "stream_options": {"include_usage": True}}
         try:
-            sdk_stream = await self._sdk().chat.completions.create(
-                **self._arguments(request),
+            sdk_stream = await self._sdk().post(
+                PATH,
+                body=body,
+                cast_to=object,
+                options=_AUTH,
                 stream=True,
-                stream_options={"include_usage": True},
+                stream_cls=AsyncStream[object],
             )
             async with sdk_stream:
                 async for chunk in sdk_stream:
                     received = time.perf_counter()
-                    if getattr(chunk, "usage", None) is not None:
-                        usage = _usage(chunk.usage)
-                    for choice in getattr(chunk, "choices", None) or ():
-                        delta = choice.delta
-                        for call in getattr(delta, "tool_calls", None) or ():
-                            name, arguments = calls.setdefault(call.index, ["", ""])
-                            function = call.function
-                            calls[call.index] = [
-                                name + ((function.name if function else None) or ""),
-                                arguments + ((function.arguments if function else None) or ""),
+                    if not isinstance(chunk, Mapping):
+                        raise ProviderMalformed("the LLM endpoint streamed something not a chunk")
+                    if chunk.get("usage") is not None:
+                        usage = _usage(chunk["usage"])
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta") or {}
+                        for call in delta.get("tool_calls") or ():
+                            index = call.get("index", 0)
+                            function = call.get("function") or {}
+                            name, arguments = calls.setdefault(index, ["", ""])
+                            calls[index] = [
+                                name + (function.get("name") or ""),
+                                arguments + (function.get("arguments") or ""),
                             ]
-                        piece = delta.content
+                        piece = delta.get("content")
                         if piece:
                             text.append(_text(piece))
                             yield Delta(text[-1], received)
@@ -153,8 +204,27 @@ class OpenAIModel:
         yield Completion("".join(text), tool_calls, usage, self.name)
 
 
-def _calls(message: Any) -> Iterable[Any]:
-    return getattr(message, "tool_calls", None) or ()
+def _completion(data: object, model: str) -> Completion:
+    """A chat completion's JSON as the agent needs it."""
+    if not isinstance(data, Mapping):
+        raise ProviderMalformed("the LLM endpoint's answer is not a chat completion")
+    choices = data.get("choices")
+    if not choices or not isinstance(choices, list):
+        raise ProviderMalformed("the LLM endpoint answered without a choice")
+    message = choices[0].get("message")
+    if not isinstance(message, Mapping):
+        raise ProviderMalformed("the LLM endpoint's choice has no message")
+    text = message.get("content") or ""
+    functions = [c.get("function") or {} for c in _calls(message)]
+    calls = tuple(_tool_call(f.get("name"), f.get("arguments")) for f in functions)
+    return Completion(_text(text), calls, _usage(data.get("usage")), model)
+
+
+def _calls(message: Mapping[str, Any]) -> Iterable[Any]:
+    calls = message.get("tool_calls") or ()
+    if not isinstance(calls, list | tuple):
+        raise ProviderMalformed("the LLM's tool calls are not a list")
+    return calls
 
 
 def _tool_call(name: object, arguments: object) -> ToolCall:
@@ -172,9 +242,9 @@ def _text(value: object) -> str:
 
 
 def _usage(usage: Any) -> Usage | None:
-    if usage is None:
+    if not isinstance(usage, Mapping):
         return None
-    prompt, completion = getattr(usage, "prompt_tokens", 0), getattr(usage, "completion_tokens", 0)
+    prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
     return Usage(prompt, completion)

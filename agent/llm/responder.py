@@ -2,7 +2,7 @@
 
 The model may take the whole turn budget, so it is asked outside the turn's transaction (which
 on SQLite holds the database's one write lock). `prepare` reads the call, plans the turn, asks
-the model (on the server's event loop, from the webhook's worker thread) and returns a
+the model (from the webhook's worker thread itself: no hop to the event loop) and returns a
 responder for `agent.service.take_turn`: it answers with the prepared reply when the turn still
 starts from the state that was read, and with the scripted agent otherwise (a retried webhook,
 a turn that raced another).
@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import partial
 
-import anyio.from_thread
 from sqlalchemy.orm import Session
 
 from agent.conversation import AFTER_RIGHT_PARTY, CallFacts, Reply, Said, State, Then, respond
@@ -66,11 +64,9 @@ def prepare(context: AppContext, turn: Turn) -> Prepared | None:
     if turn_input is None or turn_input.turn != turn.number:
         return None
     planned = plan(turn_input)
-    answered = anyio.from_thread.run(
-        partial(
-            answer, turn_input, planned, model, budget_s=settings.llm_budget_s,
-            max_tokens=settings.llm_max_tokens,
-        )
+    answered = answer(
+        turn_input, planned, model, budget_s=settings.llm_budget_s,
+        max_tokens=settings.llm_max_tokens,
     )  # fmt: skip
     if relay and _may_stream(context, answered, turn.call_id):
         # From here on the conversation streams: the reply is the session's welcome line.

@@ -33,6 +33,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duecall.live import free_socket, serving
 
@@ -78,13 +79,17 @@ def stall(seconds: float) -> Answer:
 
 @dataclass
 class Exchange:
-    """One request as received, and when its answer went out."""
+    """One request as received, and when its answer went out: `started` when the request
+    reached the application (its headers parsed), each chunk's time and `finished` when it was
+    handed to the server's transport, so that a benchmark counts the stand-in's own HTTP work
+    as the model's time rather than the agent's."""
 
     body: JsonObject
     started: float
     first_byte: float | None = None
     finished: float | None = None
     chunk_times: list[float] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def messages(self) -> list[JsonObject]:
@@ -141,8 +146,10 @@ class StandIn:
         with self._lock:
             return len(self._answers)
 
-    def _next(self, body: JsonObject) -> tuple[Answer, Exchange]:
-        exchange = Exchange(body, time.perf_counter())
+    def _next(
+        self, body: JsonObject, started: float, headers: dict[str, str]
+    ) -> tuple[Answer, Exchange]:
+        exchange = Exchange(body, started, headers=headers)
         with self._lock:
             answer = self._answers.popleft() if self._answers else None
             self.exchanges.append(exchange)
@@ -160,8 +167,33 @@ def estimate_tokens(value: object) -> int:
     return math.ceil(len(json.dumps(value, ensure_ascii=False).encode()) / 4)
 
 
+class _Stamped:
+    """ASGI middleware: when a request reaches the application, and when the last of its
+    answer has been handed to the transport (`Exchange.finished`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["arrived"] = time.perf_counter()
+
+        async def stamped(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                exchange = state.get("exchange")
+                if isinstance(exchange, Exchange):
+                    exchange.finished = time.perf_counter()
+
+        await self.app(scope, receive, stamped)
+
+
 def create_app(standin: StandIn) -> FastAPI:
     app = FastAPI(title="OpenAI-compatible stand-in", docs_url=None, redoc_url=None)
+    app.add_middleware(_Stamped)
 
     @app.get("/_standin/exchanges")
     def exchanges() -> list[JsonObject]:
@@ -184,11 +216,12 @@ def create_app(standin: StandIn) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         body = await request.json()
-        answer, exchange = standin._next(body)
+        answer, exchange = standin._next(body, request.state.arrived, dict(request.headers))
+        request.state.exchange = exchange
         if answer.delay_s and not await _thinking(request, answer.delay_s):
             return Response(status_code=499)  # the client gave up waiting
         if answer.body is not None:
-            exchange.first_byte = exchange.finished = time.perf_counter()
+            exchange.first_byte = time.perf_counter()
             return Response(answer.body, answer.status, media_type=answer.content_type)
         prompt_tokens = estimate_tokens([body.get("messages"), body.get("tools")])
         model = str(body.get("model", "standin"))
@@ -196,7 +229,7 @@ def create_app(standin: StandIn) -> FastAPI:
             return StreamingResponse(
                 _stream(answer, exchange, model, prompt_tokens), media_type="text/event-stream"
             )
-        exchange.first_byte = exchange.finished = time.perf_counter()
+        exchange.first_byte = time.perf_counter()
         return JSONResponse(_completion(answer, model, prompt_tokens), answer.status)
 
     return app
@@ -278,11 +311,12 @@ async def _stream(
     for i, piece in enumerate(pieces):
         if i and answer.chunk_delay_s:
             await asyncio.sleep(answer.chunk_delay_s)
+        delta = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
+        yield event(delta)
+        # Resumed once the server has handed the chunk to its transport.
         now = time.perf_counter()
         exchange.first_byte = exchange.first_byte or now
         exchange.chunk_times.append(now)
-        delta = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
-        yield event(delta)
     for i, call in enumerate(_calls(answer)):
         arguments = call["function"]["arguments"]
         half = len(arguments) // 2
@@ -302,7 +336,6 @@ async def _stream(
     }
     yield f"data: {json.dumps(usage)}\n\n"
     yield "data: [DONE]\n\n"
-    exchange.finished = time.perf_counter()
 
 
 def main() -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import Session, joinedload
 
 from agent.conversation import AFTER_RIGHT_PARTY, Said, State, Step, disclosure, interrupted
 from agent.llm.turns import LlmRecord, TurnInput
 from agent.models import FALLBACKS, LlmTurn
 from agent.service import call_facts
-from crm.models import Call, Speaker, TranscriptTurn
+from crm.models import Account, Call, Speaker, TranscriptTurn
 from dialer.calls import TERMINAL
 from dialer.models import WebhookEvent
 from duecall.context import AppContext
@@ -29,6 +30,18 @@ def conversation_state(call: Call) -> State | None:
     return State.from_json(call.conversation["state"])
 
 
+@cache
+def _turn_read() -> Select[Call, Account]:
+    """One statement for a turn: the call, its account and borrower (the facts) and its
+    transcript; built once."""
+    return (
+        select(Call, Account)
+        .join(Account, Account.account_id == Call.account_id)
+        .options(joinedload(Call.turns), joinedload(Account.borrower))
+        .where(Call.call_id == bindparam("call_id"))
+    )
+
+
 def load_turn(
     context: AppContext, call_id: str, said: Said, now: datetime, *, before_rpc: bool = True
 ) -> TurnInput | None:
@@ -36,20 +49,18 @@ def load_turn(
     in a conversation (unknown, over, or not yet answered), or, unless `before_rpc`, when the
     borrower has not passed verification yet (the model has nothing to do then)."""
     with read_session(context.sessions) as session:
-        call = session.get(Call, call_id)
-        if call is None or call.status in TERMINAL:
+        found = session.execute(_turn_read(), {"call_id": call_id}).unique().first()
+        if found is None:
+            return None
+        call = found[0]
+        if call.status in TERMINAL:
             return None
         state = conversation_state(call)
         if state is None or state.step is Step.ENDED:
             return None
         if not before_rpc and state.step not in AFTER_RIGHT_PARTY:
             return None
-        facts = call_facts(session, call, context)
-        turns = session.execute(
-            select(TranscriptTurn.speaker, TranscriptTurn.text)
-            .where(TranscriptTurn.call_id == call_id)
-            .order_by(TranscriptTurn.seq)
-        ).all()
+        facts = call_facts(session, call, context)  # the account is in the session already
         return TurnInput(
             call_id=call_id,
             turn=state.turn + 1,
@@ -57,7 +68,9 @@ def load_turn(
             facts=facts,
             said=said,
             now=now,
-            history=since_disclosure([(s.value, t) for s, t in turns], disclosure(facts)),
+            history=since_disclosure(
+                [(t.speaker.value, t.text) for t in call.turns], disclosure(facts)
+            ),
         )
 
 

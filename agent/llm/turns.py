@@ -15,8 +15,8 @@ not and words the reply, the guards decide whether its words are spoken.
   budget, an error or a malformed answer: the scripted line is said instead. Each use of the
   model is kept as an `LlmRecord` (tokens, latency, what became of it).
 
-`plan` is pure; `answer` (a whole reply) and `stream_answer` (text sent as it is let through)
-talk to the model.
+`plan` is pure; `answer` (a whole reply, from a worker thread) and `stream_answer` (text sent as
+it is let through, on the event loop) talk to the model.
 """
 
 from __future__ import annotations
@@ -191,20 +191,20 @@ def _proposal(turn: TurnInput, completion: Completion) -> Understanding:
     return read_tool_calls(completion.tool_calls, reading)
 
 
-async def answer(
+def answer(
     turn: TurnInput, planned: Plan, model: LanguageModel, *, budget_s: float, max_tokens: int = 200
 ) -> Answer:
-    """The reply to say for `turn`: the model's words if they may be said, else the script's."""
+    """The reply to say for `turn`: the model's words if they may be said, else the script's.
+
+    Blocks: a webhook turn runs in a worker thread and asks the model from there. An answer
+    later than the budget counts as none, as it does when streamed."""
     if planned.task is None:
         return _unasked(planned)
     task = planned.task
     started = time.perf_counter()
     try:
-        async with asyncio.timeout(budget_s):
-            completion = await model.complete(request_for(turn, planned, max_tokens=max_tokens))
-    except TimeoutError:
-        return _fallback(
-            planned, task, LlmOutcome.TIMEOUT, model.name, f"no answer within {budget_s:g} s"
+        completion = model.complete_blocking(
+            request_for(turn, planned, max_tokens=max_tokens), timeout_s=budget_s
         )
     except ProviderTimeout as exc:
         return _fallback(planned, task, LlmOutcome.TIMEOUT, model.name, str(exc))
@@ -213,6 +213,9 @@ async def answer(
     except ProviderError as exc:
         return _fallback(planned, task, LlmOutcome.ERROR, model.name, str(exc))
     cost = _cost(completion, started)
+    if cost.latency_ms is not None and cost.latency_ms > budget_s * 1000:
+        detail = f"no answer within {budget_s:g} s"
+        return _fallback(planned, task, LlmOutcome.TIMEOUT, model.name, detail, cost)
     return _judged(turn, planned, completion, model.name, cost)
 
 

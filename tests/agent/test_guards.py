@@ -227,6 +227,37 @@ def test_text_goes_as_soon_as_nothing_can_still_fail() -> None:
     assert guard.finish() == "" and guard.failed and guard.spoken == "Your family"
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_first_word_of_a_reply_goes_on_arrival(language: str) -> None:
+    """A scripted line's first word goes as soon as it arrives, unless it may begin what the
+    guards stop: "माफ़ कीजिए" (excuse me) begins as "माफ़ कर देंगे" (it will be waived) does."""
+    lines = script(language)
+    for key, template in lines._lines.items():
+        if key == "language":
+            continue
+        names = {n for _, n, _, _ in string.Formatter().parse(template) if n}
+        text = lines.line(key, **{n: _sample(n) for n in names})
+        first = _words(text)[0]
+        guard = StreamGuard(allowed(language, lines=(text,)))
+        if first == "माफ़":  # waits until a word follows that cannot make it a waiver
+            assert guard.feed(first) == ""
+            assert "".join(guard.feed(w) for w in _words(text)[1:3]).startswith(first)
+        else:
+            assert guard.feed(first) == first, (key, first)
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [("5,000", " rupees"), ("₹5,000", " by"), ("Thursday,", " 5"), ("Legal", " action"),
+     ("पाँच", " हज़ार")],
+)  # fmt: skip
+def test_a_first_word_that_may_begin_an_amount_date_or_threat_waits(first: str, then: str) -> None:
+    guard = StreamGuard(allowed("en" if first.isascii() else "hi"))
+    assert guard.feed(first) == ""
+    released = guard.feed(then)
+    assert released == "" or released.startswith(first + then)
+
+
 def test_a_read_back_missing_its_date_fails_at_the_end() -> None:
     must = allowed(required_amounts=(Decimal(5000),), required_dates=(date(2026, 3, 5),))
     guard = _stream("So, 5,000 rupees?", _words("So, 5,000 rupees?"), must)

@@ -429,3 +429,31 @@ def test_no_debt_words_are_spoken_before_verification_even_in_llm_mode(
     assert not DEBT_WORDS.search(greeting.text)
     asked = call.say("yes")
     assert not DEBT_WORDS.search(asked.text) and standin.exchanges == []
+
+
+def test_the_turn_is_read_in_one_statement_before_the_model_is_asked(
+    client: TestClient, settings: Settings, db: Database, standin: StandIn
+) -> None:
+    from sqlalchemy import event
+
+    from agent.conversation import Said
+    from agent.llm.store import load_turn
+
+    call = verified(client, settings, db)
+    context = client.app.state.context  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    engine = context.sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        turn = load_turn(context, call.call_id, Said("I will pay 5000 on the 5th"), NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert turn is not None and turn.turn == 3
+    assert turn.facts.borrower_name == "Priya Sharma" and turn.facts.account_last4 == "4242"
+    assert turn.history == (("agent", DISCLOSURE),)
+    assert len(statements) == 1, statements

@@ -123,6 +123,45 @@ def test_a_garbled_stream_is_malformed(model: OpenAIModel, standin: StandIn) -> 
         run(_stream(model))
 
 
+def test_a_worker_thread_gets_the_same_answer_without_the_event_loop(
+    model: OpenAIModel, standin: StandIn
+) -> None:
+    standin.script(
+        reply("Thank you, Priya."),
+        tool("record_promise", {"amount_rupees": 5000, "borrower_words": "5000"}),
+    )
+    worded = model.complete_blocking(REQUEST, timeout_s=5)
+    assert worded.text == "Thank you, Priya." and worded.usage and worded.usage.prompt_tokens > 0
+    called = model.complete_blocking(REQUEST, timeout_s=5)
+    assert [c.name for c in called.tool_calls] == ["record_promise"]
+    sent = standin.exchanges[-1].body
+    assert sent["model"] == "standin-model" and "stream" not in sent
+    assert sent["tools"][0]["function"]["name"] == "record_promise"
+    assert (
+        standin.exchanges[-1].headers.get("authorization") == "Bearer sk-test-key-for-the-standin"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "error_type"),
+    [
+        (stall(30), ProviderTimeout),
+        (error(503), ProviderError),
+        (garbage(), ProviderMalformed),
+        (garbage('{"choices": [{"message": "hello"}]}'), ProviderMalformed),
+        (garbage('{"choices": [{"message": {"content": 42}}]}'), ProviderMalformed),
+    ],
+    ids=["stall", "503", "html", "message not an object", "text not text"],
+)
+def test_a_worker_threads_failures_become_the_domains_errors(
+    model: OpenAIModel, standin: StandIn, answer: Answer, error_type: type[ProviderError]
+) -> None:
+    standin.script(answer)
+    with pytest.raises(error_type) as raised:
+        model.complete_blocking(REQUEST, timeout_s=0.3)
+    assert type(raised.value) is error_type
+
+
 def test_an_unreachable_endpoint_is_a_provider_error() -> None:
     unreachable = OpenAIModel(model="m", api_key=None, base_url="http://127.0.0.1:9/v1")
     with pytest.raises(ProviderError, match="could not be reached"):

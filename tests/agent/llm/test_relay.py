@@ -200,6 +200,20 @@ def test_a_promise_streams_and_ends_with_the_stored_closing(
     assert used.first_token_ms is not None and used.prompt_tokens
 
 
+def test_the_first_word_is_forwarded_on_its_own(
+    standin: StandIn, db: Database, relay: WebSocketTestSession
+) -> None:
+    """The first piece of a reply is sent as it arrives, not with the piece after it (which the
+    stand-in sends well after: any waiting on it would show as the two arriving together)."""
+    worded = "We understand. So 5,000 rupees by Thursday, 5 March. Is that right?"
+    standin.script(reply(worded, chunk_delay_s=0.15))
+    prompt(relay, "I will pay 5000 on the 5th")
+    tokens, _ = hear_reply(relay)
+    assert tokens[0] == "We" and tokens[1] == " understand." and "".join(tokens) == worded
+    (used,) = llm_turns(db)
+    assert used.outcome == "spoken" and used.first_token_ms is not None
+
+
 def test_a_reply_stopped_by_a_guard_goes_on_with_the_scripted_line(
     standin: StandIn, db: Database, relay: WebSocketTestSession
 ) -> None:
