@@ -186,6 +186,7 @@ class Cluster:
     speed: float = 10.0
     seed: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
+    server_database_url: str | None = None  # how the servers reach the store, when not directly
     simulator: SimulatorServer | None = None
     servers: list[Replica] = field(default_factory=list)
     proxy: subprocess.Popen[bytes] | None = None
@@ -232,7 +233,7 @@ class Cluster:
         for port in ports:
             env = {
                 **os.environ,
-                "DUECALL_DATABASE_URL": self.database_url,
+                "DUECALL_DATABASE_URL": self.server_database_url or self.database_url,
                 "DUECALL_PUBLIC_BASE_URL": self.public_url,
                 "DUECALL_TELEPHONY": "twilio",
                 "TWILIO_ACCOUNT_SID": ACCOUNT_SID,

@@ -58,14 +58,16 @@ class _LoopThread:
         async def close() -> None:
             if self._server is not None:
                 self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         if self._thread.is_alive():
             self.call(close)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(STARTUP_SECONDS)
+            self.loop.close()
         self._sock.close()
 
     def __enter__(self) -> _LoopThread:

@@ -46,6 +46,7 @@ REFRESH_EVERY = timedelta(minutes=15)
 RECOVER_EVERY = timedelta(minutes=1)
 RECONCILE_AFTER = timedelta(minutes=2)  # a live call this old is checked with the provider
 CLOCK_SLACK = timedelta(seconds=1)  # clock readings this much apart count as the same time
+JOBSTORE_RETRY = timedelta(seconds=2)
 AUTH_FAILURES_KEPT = timedelta(days=1)  # longer than any throttle's window
 NIGHTLY_AT = time(2, 0)  # lender's local time
 PURGE_AT = time(3, 0)  # lender's local time
@@ -345,12 +346,40 @@ def run_job(name: str) -> None:
         log.exception("job %s failed", name)
 
 
+class OutageTolerantJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """The job store in the CRM database, surviving the database going away.
+
+    APScheduler 3 retries `get_due_jobs` when the store fails, but an error from `update_job` or
+    `get_next_run_time` escapes its main loop and ends the scheduler's thread for good: no more
+    dialing, ever, after a database blip at the wrong moment. Here those are logged instead; a
+    job whose next run could not be saved is simply due again (runs coalesce).
+    """
+
+    def update_job(self, job: Any) -> None:
+        try:
+            super().update_job(job)
+        except SQLAlchemyError as exc:
+            log.warning("job store: next run of %s not saved (%s)", job.id, type(exc).__name__)
+
+    def get_next_run_time(self) -> datetime | None:
+        try:
+            next_run: datetime | None = super().get_next_run_time()
+        except SQLAlchemyError as exc:
+            log.warning("job store unreachable (%s); retrying", type(exc).__name__)
+            return datetime.now(UTC) + JOBSTORE_RETRY
+        return next_run
+
+
 class Scheduler:
     def __init__(self, context: AppContext, telephony: Telephony) -> None:
         self._context = context
         zone = ZoneInfo(context.settings.default_timezone)
-        store = SQLAlchemyJobStore(engine=context.engine, tablename="apscheduler_jobs")
-        self._scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=zone)
+        store = OutageTolerantJobStore(engine=context.engine, tablename="apscheduler_jobs")
+        self._scheduler = BackgroundScheduler(
+            jobstores={"default": store},
+            timezone=zone,
+            jobstore_retry_interval=JOBSTORE_RETRY.total_seconds(),
+        )
         guard = DialGuard()
         _RUNTIME.update(
             dial=lambda: dial_tick(context, telephony, guard),
