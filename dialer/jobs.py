@@ -37,6 +37,7 @@ from dialer.telephony import CallLookup, ProviderCall, Telephony
 from duecall.context import AppContext
 from duecall.db import transaction
 from duecall.errors import ProviderError
+from duecall.middleware import database_outage
 from duecall.throttle import forget_before
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,10 @@ def dial_tick(context: AppContext, telephony: Telephony, guard: DialGuard) -> Pa
     if reason is None:
         try:
             report = dial_pass(context, telephony)
-        except SQLAlchemyError as exc:  # the database went away during the pass
-            reason = "database_unreachable"
+        except SQLAlchemyError as exc:
+            if not database_outage(exc):
+                raise
+            reason = "database_unreachable"  # it went away during the pass
             log.warning("dialer pass interrupted: database error (%s)", type(exc).__name__)
         else:
             if guard.holding is not None:
