@@ -10,7 +10,8 @@ from fastapi import Depends, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from httpx import ASGITransport
 from pydantic import SecretStr
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import agent.relay
 import agent.webhooks
@@ -42,7 +43,7 @@ from duecall.errors import (
 )
 from duecall.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from duecall.metrics import MeteredTelephony
-from duecall.middleware import LoopbackOnly, RequestContext
+from duecall.middleware import LoopbackOnly, RequestContext, database_unavailable
 from duecall.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -110,6 +111,9 @@ def create_app(
     app.add_middleware(RequestContext, metrics=context.metrics)
     if telephony is None and embedded_simulator(context.settings):
         simulator = mount_simulator(app, context)
+
+    for outage in (DBAPIError, PoolTimeout):
+        app.add_exception_handler(outage, database_unavailable)
 
     @app.exception_handler(DuecallError)
     async def _domain_error(_request: Request, exc: DuecallError) -> JSONResponse:

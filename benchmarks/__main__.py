@@ -15,6 +15,7 @@ from benchmarks import (
     bench_dialer,
     bench_import,
     bench_llm,
+    bench_load,
     bench_simulator,
     bench_understanding,
     bench_voice,
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], list[str]]] = {
     "analytics": bench_analytics.main,
     "voice": bench_voice.main,
     "llm": bench_llm.main,
+    "load": bench_load.main,
 }
 
 

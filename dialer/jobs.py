@@ -1,5 +1,10 @@
 """Scheduled work: dialer passes, queue refreshes, recovery, the nightly jobs and the purge.
 
+A scheduled dialer pass (`dial_tick`) first checks that it can dial safely: the database
+answers (compliance and claims live there: no dialing blind) and the clock has not gone back
+(a pass under an earlier time than one already run could reorder slots and windows). Otherwise
+it skips, with a log line when that starts and ends and the `duecall_dialer_skips` metric.
+
 APScheduler keeps the schedule in the CRM database (a persistent job store). Several
 `duecall serve` replicas may share it; APScheduler 3 does not coordinate them, so every job is
 safe to run twice at once: dialer passes claim accounts exclusively (dialer.queue), and jobs
@@ -11,26 +16,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from analytics.promises import evaluate_promises
 from compliance.facts import WEEKDAYS
 from crm.models import Call
 from crm.service import refresh_buckets
-from dialer.calls import Placement, place, recover
+from dialer.calls import NEVER_PLACED_AFTER, TERMINAL, Placement, apply_status, place, recover
 from dialer.models import Campaign, Channel, JobRun
 from dialer.queue import Claimed, claim, refresh, release
 from dialer.retention import PurgeReport, purge
-from dialer.telephony import Telephony
+from dialer.telephony import CallLookup, ProviderCall, Telephony
 from duecall.context import AppContext
 from duecall.db import transaction
+from duecall.errors import ProviderError
+from duecall.middleware import database_outage
 from duecall.throttle import forget_before
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,9 @@ log = logging.getLogger(__name__)
 DIAL_EVERY = timedelta(seconds=2)
 REFRESH_EVERY = timedelta(minutes=15)
 RECOVER_EVERY = timedelta(minutes=1)
+RECONCILE_AFTER = timedelta(minutes=2)  # a live call this old is checked with the provider
+CLOCK_SLACK = timedelta(seconds=1)  # clock readings this much apart count as the same time
+JOBSTORE_RETRY = timedelta(seconds=2)
 AUTH_FAILURES_KEPT = timedelta(days=1)  # longer than any throttle's window
 NIGHTLY_AT = time(2, 0)  # lender's local time
 PURGE_AT = time(3, 0)  # lender's local time
@@ -106,6 +116,60 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
     return report
 
 
+class DialGuard:
+    """Whether a scheduled dialer pass may dial now (see the module docstring).
+
+    The latest clock reading a pass ran at is kept: a clock read earlier than that (by more than
+    CLOCK_SLACK) holds dialing until the clock has caught up with it again.
+    """
+
+    def __init__(self) -> None:
+        self.latest: datetime | None = None
+        self.holding: str | None = None  # why passes are being skipped, while they are
+
+    def hold(self, context: AppContext) -> str | None:
+        """The reason to skip this pass, or None to dial (then `now` becomes the latest)."""
+        now = context.clock.now()
+        if self.latest is not None and now < self.latest - CLOCK_SLACK:
+            return "clock_backwards"
+        try:
+            with context.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return "database_unreachable"
+        self.latest = now if self.latest is None else max(self.latest, now)
+        return None
+
+
+def dial_tick(context: AppContext, telephony: Telephony, guard: DialGuard) -> PassReport | None:
+    """The scheduled dialer pass: a pass when the guard allows it, else None (skipped)."""
+    reason = guard.hold(context)
+    if reason is None:
+        try:
+            report = dial_pass(context, telephony)
+        except SQLAlchemyError as exc:
+            if not database_outage(exc):
+                raise
+            reason = "database_unreachable"  # it went away during the pass
+            log.warning("dialer pass interrupted: database error (%s)", type(exc).__name__)
+        else:
+            if guard.holding is not None:
+                log.info("dialer resumed (held: %s)", guard.holding.replace("_", " "))
+                guard.holding = None
+            return report
+    context.metrics.dialer_skips.labels(reason=reason).inc()
+    if guard.holding != reason:
+        detail = (
+            f"the clock reads {context.clock.now().isoformat()}, before the last pass at "
+            f"{guard.latest.isoformat() if guard.latest else '?'}; holding until it catches up"
+            if reason == "clock_backwards"
+            else "no calls are placed until it answers"
+        )
+        log.warning("dialer paused: %s: %s", reason.replace("_", " "), detail)
+        guard.holding = reason
+    return None
+
+
 def abandon(context: AppContext, items: list[Claimed]) -> int:
     """Give back claims that will not be placed, as if never made: no attempt, account free."""
     with transaction(context.sessions) as session:
@@ -134,10 +198,83 @@ def refresh_queues(context: AppContext) -> dict[str, int]:
     return sizes
 
 
-def recover_calls(context: AppContext) -> int:
+def recover_calls(context: AppContext, telephony: Telephony | None = None) -> int:
+    """Ask the provider about calls whose callbacks never came (when it can say), then finish
+    the calls nobody will finish (dialer.calls.recover); returns how many were finished."""
+    settled = reconcile(context, telephony) if telephony is not None else 0
     zone = ZoneInfo(context.settings.default_timezone)
     with transaction(context.sessions) as session:
-        return recover(session, now=context.clock.now(), policy=context.policy, zone=zone)
+        return settled + recover(session, now=context.clock.now(), policy=context.policy, zone=zone)
+
+
+def reconcile(context: AppContext, telephony: Telephony) -> int:
+    """Apply the provider's own record to calls still open here long after they began.
+
+    Status callbacks sent while this server was down or its database unreachable are lost
+    (Twilio does not retry them by default): the call stays open here though it ended there.
+    A call with a provider sid is fetched; one without (the dialer died between the provider
+    accepting it and storing its sid) is looked up among the provider's calls to its number,
+    the newest one no call here has. Returns the calls it finished.
+    """
+    lookup = getattr(telephony, "inner", telephony)
+    if not isinstance(lookup, CallLookup):
+        return 0
+    now = context.clock.now()
+    with context.sessions() as session:
+        stuck = session.execute(
+            select(Call.call_id, Call.provider_call_sid, Call.phone, Call.started_at).where(
+                Call.status.in_(("queued", "initiated", "ringing", "in-progress")),
+                Call.started_at < now - RECONCILE_AFTER,
+            )
+        ).all()
+    finished = 0
+    for call_id, sid, phone, started_at in stuck:
+        try:
+            if sid is not None:
+                found: ProviderCall | None = lookup.fetch_call(sid)
+            elif phone and started_at < now - NEVER_PLACED_AFTER:
+                found = _unclaimed_call(context, lookup.calls_to(phone))
+            else:
+                continue
+        except ProviderError as exc:
+            log.warning("call %s: the provider could not say what became of it (%s)", call_id, exc)
+            continue
+        if found is None:
+            continue
+        finished += _apply_provider_record(context, call_id, found, now)
+    if finished:
+        log.info("reconciled %d calls with the provider's record", finished)
+    return finished
+
+
+def _unclaimed_call(context: AppContext, calls: list[ProviderCall]) -> ProviderCall | None:
+    if not calls:
+        return None
+    with context.sessions() as session:
+        known = set(
+            session.scalars(
+                select(Call.provider_call_sid).where(
+                    Call.provider_call_sid.in_([c.provider_call_sid for c in calls])
+                )
+            )
+        )
+    return next((c for c in calls if c.provider_call_sid not in known), None)
+
+
+def _apply_provider_record(
+    context: AppContext, call_id: str, found: ProviderCall, now: datetime
+) -> int:
+    zone = ZoneInfo(context.settings.default_timezone)
+    with transaction(context.sessions) as session:
+        call = session.get(Call, call_id, with_for_update=True)
+        if call is None or call.status in TERMINAL:
+            return 0
+        apply_status(
+            session, call, status=found.status, provider_call_sid=found.provider_call_sid,
+            duration_s=found.duration_s, answered_by=found.answered_by,
+            now=min(found.ended_at or now, now), policy=context.policy, zone=zone,
+        )  # fmt: skip
+        return 1 if call.status in TERMINAL else 0
 
 
 def once(context: AppContext, job: str, period: str) -> bool:
@@ -212,16 +349,45 @@ def run_job(name: str) -> None:
         log.exception("job %s failed", name)
 
 
+class OutageTolerantJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """The job store in the CRM database, surviving the database going away.
+
+    APScheduler 3 retries `get_due_jobs` when the store fails, but an error from `update_job` or
+    `get_next_run_time` escapes its main loop and ends the scheduler's thread for good: no more
+    dialing, ever, after a database blip at the wrong moment. Here those are logged instead; a
+    job whose next run could not be saved is simply due again (runs coalesce).
+    """
+
+    def update_job(self, job: Any) -> None:
+        try:
+            super().update_job(job)
+        except SQLAlchemyError as exc:
+            log.warning("job store: next run of %s not saved (%s)", job.id, type(exc).__name__)
+
+    def get_next_run_time(self) -> datetime | None:
+        try:
+            next_run: datetime | None = super().get_next_run_time()
+        except SQLAlchemyError as exc:
+            log.warning("job store unreachable (%s); retrying", type(exc).__name__)
+            return datetime.now(UTC) + JOBSTORE_RETRY
+        return next_run
+
+
 class Scheduler:
     def __init__(self, context: AppContext, telephony: Telephony) -> None:
         self._context = context
         zone = ZoneInfo(context.settings.default_timezone)
-        store = SQLAlchemyJobStore(engine=context.engine, tablename="apscheduler_jobs")
-        self._scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=zone)
+        store = OutageTolerantJobStore(engine=context.engine, tablename="apscheduler_jobs")
+        self._scheduler = BackgroundScheduler(
+            jobstores={"default": store},
+            timezone=zone,
+            jobstore_retry_interval=JOBSTORE_RETRY.total_seconds(),
+        )
+        guard = DialGuard()
         _RUNTIME.update(
-            dial=lambda: dial_pass(context, telephony),
+            dial=lambda: dial_tick(context, telephony, guard),
             refresh=lambda: refresh_queues(context),
-            recover=lambda: recover_calls(context),
+            recover=lambda: recover_calls(context, telephony),
             nightly=lambda: nightly(context),
             purge=lambda: nightly_purge(context, telephony),
         )
@@ -251,6 +417,8 @@ class Scheduler:
             args=["recover"],
             id="recover",
             seconds=RECOVER_EVERY.total_seconds(),
+            # At start too: after a crash, calls whose callbacks were missed are settled at once.
+            next_run_time=datetime.now(UTC),
             **common,
         )
         add(

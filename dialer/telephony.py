@@ -11,7 +11,8 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -63,6 +64,30 @@ class Telephony(Protocol):
         self, url: str, params: Mapping[str, str | list[str]], signature: str
     ) -> bool:
         """Whether `signature` is the provider's for `url` and `params` (repeated keys as lists)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCall:
+    """A call as the provider has it (its REST API is the record when callbacks were missed)."""
+
+    provider_call_sid: str
+    status: str
+    duration_s: int | None = None
+    answered_by: str | None = None
+    ended_at: datetime | None = None
+
+
+@runtime_checkable
+class CallLookup(Protocol):
+    """A provider that can say what became of its calls (Twilio, FakeTelephony)."""
+
+    def fetch_call(self, provider_call_sid: str) -> ProviderCall:
+        """The call; raises ProviderError when it cannot say."""
+        ...
+
+    def calls_to(self, number: str) -> list[ProviderCall]:
+        """The latest calls to `number`, newest first; raises ProviderError."""
         ...
 
 
@@ -121,6 +146,26 @@ class TwilioTelephony:
     def end_call(self, provider_call_sid: str) -> None:
         self._update(provider_call_sid, status="completed")
 
+    def fetch_call(self, provider_call_sid: str) -> ProviderCall:
+        try:
+            return _provider_call(self._client.calls(provider_call_sid).fetch())
+        except TwilioRestException as exc:
+            raise _translate(exc) from None
+        except requests.RequestException as exc:
+            raise ProviderError(
+                f"the provider could not be reached ({exc})", retryable=True
+            ) from None
+
+    def calls_to(self, number: str) -> list[ProviderCall]:
+        try:
+            return [_provider_call(c) for c in self._client.calls.list(to=number, limit=20)]
+        except TwilioRestException as exc:
+            raise _translate(exc) from None
+        except requests.RequestException as exc:
+            raise ProviderError(
+                f"the provider could not be reached ({exc})", retryable=True
+            ) from None
+
     def redirect_call(self, provider_call_sid: str, url: str) -> None:
         self._update(provider_call_sid, url=url, method="POST")
 
@@ -162,6 +207,17 @@ class TwilioTelephony:
         self, url: str, params: Mapping[str, str | list[str]], signature: str
     ) -> bool:
         return twilio_signature_valid(self._validator, url, params, signature)
+
+
+def _provider_call(resource: Any) -> ProviderCall:
+    duration = resource.duration
+    return ProviderCall(
+        provider_call_sid=str(resource.sid),
+        status=str(resource.status),
+        duration_s=int(duration) if duration not in (None, "") else None,
+        answered_by=resource.answered_by or None,
+        ended_at=resource.end_time,
+    )
 
 
 class _RepeatedParams(dict[str, list[str]]):
@@ -215,6 +271,7 @@ class FakeTelephony:
         self.calls: list[FakeCall] = []
         self.recordings: dict[str, bytes] = {}
         self.deleted_recordings: list[str] = []
+        self.outcomes: dict[str, ProviderCall] = {}  # what fetch_call says, by provider sid
         self._failures: list[ProviderError] = []
         self._deletion_failures: list[ProviderError] = []
         self._validator = RequestValidator(auth_token)
@@ -240,6 +297,18 @@ class FakeTelephony:
 
     def end_call(self, provider_call_sid: str) -> None:
         self._find(provider_call_sid).ended = True
+
+    def fetch_call(self, provider_call_sid: str) -> ProviderCall:
+        """As placed, unless whoever drives the fake set `outcomes[sid]`."""
+        call = self._find(provider_call_sid)
+        return self.outcomes.get(call.provider_call_sid) or ProviderCall(
+            call.provider_call_sid, "completed" if call.ended else "queued"
+        )
+
+    def calls_to(self, number: str) -> list[ProviderCall]:
+        with self._lock:
+            sids = [c.provider_call_sid for c in reversed(self.calls) if c.outbound.to == number]
+        return [self.fetch_call(sid) for sid in sids]
 
     def redirect_call(self, provider_call_sid: str, url: str) -> None:
         self._find(provider_call_sid).redirected_to.append(url)

@@ -26,21 +26,31 @@ class SystemClock:
 
 
 class StartedClock:
-    """Starts at `start` and runs forward in real time, `rate` times as fast."""
+    """Starts at `start` and runs forward in real time, `rate` times as fast.
 
-    def __init__(self, start: datetime, rate: float = 1.0) -> None:
+    With `origin` (a Unix time) the clock read `start` at that wall-clock instant, so every
+    process given the same start and origin reads the same time (server replicas, a restarted
+    server); without it, the clock starts when it is made and follows the monotonic clock.
+    """
+
+    def __init__(self, start: datetime, rate: float = 1.0, *, origin: float | None = None) -> None:
         if start.tzinfo is None:
             raise ValueError("clock start must be timezone-aware")
         self._start = start
         self._rate = rate
-        self._origin = time.monotonic()
+        if origin is None:
+            self._elapsed = time.monotonic
+            self._origin = time.monotonic()
+        else:
+            self._elapsed = time.time
+            self._origin = origin
 
     @property
     def rate(self) -> float:
         return self._rate
 
     def now(self) -> datetime:
-        elapsed = (time.monotonic() - self._origin) * self._rate
+        elapsed = (self._elapsed() - self._origin) * self._rate
         return self._start + timedelta(seconds=elapsed)
 
     def sleep_until(self, instant: datetime) -> None:
@@ -68,6 +78,7 @@ class FixedClock:
         self._at += delta
 
 
-def clock_for(start: datetime | None, rate: float = 1.0) -> Clock:
-    """The clock DUECALL_CLOCK (and DUECALL_CLOCK_RATE) ask for: real time when unset."""
-    return SystemClock() if start is None else StartedClock(start, rate)
+def clock_for(start: datetime | None, rate: float = 1.0, origin: float | None = None) -> Clock:
+    """The clock DUECALL_CLOCK (DUECALL_CLOCK_RATE, DUECALL_CLOCK_ORIGIN) ask for: real time when
+    unset."""
+    return SystemClock() if start is None else StartedClock(start, rate, origin=origin)

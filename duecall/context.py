@@ -39,7 +39,7 @@ class AppContext:
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
-            clock=clock or clock_for(settings.clock, settings.clock_rate),
+            clock=clock or clock_for(settings.clock, settings.clock_rate, settings.clock_origin),
             policy=policy,
         )
         context.metrics.watch_outcomes(context.sessions)

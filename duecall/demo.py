@@ -12,7 +12,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from crm.buckets import Bucket
 from crm.cli import run_import
@@ -158,7 +158,14 @@ def calling_day(
 
 def _register_borrowers(context: AppContext, base_url: str) -> None:
     """Tell the simulator who answers each number: the borrower's name, language and loan."""
-    with reading(context.engine) as conn:
+    with httpx.Client(base_url=f"{base_url}{SIMULATOR_PATH}", timeout=60) as control:
+        register_borrowers(control, context.engine)
+
+
+def register_borrowers(control: httpx.Client, engine: Engine) -> int:
+    """Register every phone of the store with the simulator whose control API `control` is
+    (base URL without `/_sim`): the borrower's name, language, loan digits and bucket."""
+    with reading(engine) as conn:
         rows = conn.execute(
             select(
                 Phone.number, Borrower.name, Account.language, Account.account_id, Account.bucket
@@ -173,8 +180,8 @@ def _register_borrowers(context: AppContext, base_url: str) -> None:
         }
         for number, name, language, account_id, bucket in rows
     ]  # fmt: skip
-    with httpx.Client(base_url=f"{base_url}{SIMULATOR_PATH}", timeout=60) as control:
-        control.post("/_sim/directory", json=directory).raise_for_status()
+    control.post("/_sim/directory", json=directory).raise_for_status()
+    return len(directory)
 
 
 def _wait_for_calls(context: AppContext, seconds: float = 30.0) -> None:

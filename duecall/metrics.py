@@ -86,6 +86,18 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.dialer_skips = Counter(
+            "duecall_dialer_skips",
+            "Dialer passes skipped instead of dialing blind, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.database_unavailable = Counter(
+            "duecall_database_unavailable",
+            "Requests answered without the database (webhooks: polite close or 503), by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
         # Every known series exists from the start, at zero, so rates work from the first scrape.
         for outcome in ("placed", "failed", "unconfirmed"):
             self.calls_placed.labels(outcome=outcome)
@@ -93,6 +105,10 @@ class Metrics:
             self.dispositions.labels(disposition=disposition.code)
         for rule in RULES:
             self.compliance_blocks.labels(rule=rule)
+        for reason in ("database_unreachable", "clock_backwards"):
+            self.dialer_skips.labels(reason=reason)
+        for kind in ("twiml", "callback", "api"):
+            self.database_unavailable.labels(kind=kind)
 
     def render(self) -> bytes:
         """The registry in Prometheus' text format."""

@@ -1,13 +1,20 @@
-"""ASGI middleware: request and call ids for log lines, webhook latency, the simulator's door."""
+"""ASGI middleware: request and call ids for log lines, webhook latency, the simulator's door;
+and the answer given when the database cannot be reached."""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
 from ipaddress import ip_address
 
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from twilio.twiml.voice_response import VoiceResponse
 
 from duecall import logs
 from duecall.metrics import Metrics
@@ -16,6 +23,50 @@ REQUEST_ID_HEADER = b"x-request-id"
 # A request id a proxy or client sent is kept when it is this tame; anything else is replaced.
 _SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 _WEBHOOK = re.compile(r"/twilio/[^/]+/([^/?]+)")
+# Twilio webhooks whose answer it ignores (status, machine detection, recording, relay ended):
+# those get a 503 a retrying provider tries again; the others' TwiML is what the caller hears.
+_CALLBACK = re.compile(r"/twilio/(?:(?:status|amd|recording)/[^/]+|relay/[^/]+/ended)/?")
+POLITE_CLOSE = (
+    "We are sorry, we cannot continue this call just now. We will call you again. Goodbye."
+)
+log = logging.getLogger(__name__)
+
+
+def database_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached now (not that a statement is wrong)."""
+    if isinstance(exc, OperationalError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def polite_close() -> str:
+    """TwiML ending a call courteously: an apology, then hang up."""
+    response = VoiceResponse()
+    response.say(POLITE_CLOSE)
+    response.hangup()
+    return str(response)
+
+
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """The answer when the database is away: a Twilio webhook that returns TwiML gets a polite
+    close (a 500 would make Twilio play its application-error message, or leave the caller in
+    silence); a callback and the API get 503 with Retry-After. Other database errors are bugs:
+    they are raised on to the 500 handler."""
+    if not database_outage(exc):
+        raise exc
+    metrics: Metrics = request.app.state.context.metrics
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    log.warning("database unreachable answering %s (%s)", path, type(exc).__name__)
+    if path.startswith("/twilio/") and not _CALLBACK.fullmatch(path):
+        metrics.database_unavailable.labels(kind="twiml").inc()
+        return Response(polite_close(), media_type="application/xml")
+    kind = "callback" if path.startswith("/twilio/") else "api"
+    metrics.database_unavailable.labels(kind=kind).inc()
+    return JSONResponse(
+        {"detail": "the database is unavailable; try again shortly"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 class RequestContext:

@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         validation_alias="DUECALL_CLOCK_RATE",
         description="With DUECALL_CLOCK: how many times faster than real time the clock runs.",
     )
+    clock_origin: float | None = Field(
+        None,
+        gt=0,
+        validation_alias="DUECALL_CLOCK_ORIGIN",
+        description="With DUECALL_CLOCK: the Unix time at which the clock read DUECALL_CLOCK "
+        "(default: when the process starts); replicas given the same origin agree on the time.",
+    )
     session_secret: SecretStr | None = Field(
         None,
         validation_alias="DUECALL_SESSION_SECRET",

@@ -70,6 +70,8 @@ def test_metrics_need_the_metrics_token_or_an_admin(client: TestClient, db: Data
         "duecall_compliance_blocks",
         "duecall_webhook_duration_seconds",
         "duecall_llm_fallbacks",
+        "duecall_dialer_skips",
+        "duecall_database_unavailable",
         "process_cpu_seconds",
         "process_resident_memory_bytes",
         "python_gc_objects_collected",
