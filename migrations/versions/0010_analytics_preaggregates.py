@@ -1,7 +1,7 @@
 """analytics: monthly counts, cases per agent, resolutions, roll counts, first NPA snapshots
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-24 13:00:00.000000
 
 Pre-aggregates that keep the agent report and the roll-rate matrix fast at full size, kept exact
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
