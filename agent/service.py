@@ -363,6 +363,7 @@ def _answer(
     decision = _still_allowed(conn, row, context, now)
     if decision is not None and not decision.allowed:
         why = "; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons)
+        context.metrics.compliance_blocked(r.rule for r in decision.reasons)
         return State(step=Step.ENDED), window_closed(facts, why)
     return open_call(facts)
 

@@ -96,6 +96,7 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
             )  # fmt: skip
             name = campaign.name
         report.blocked += result.blocked
+        context.metrics.compliance_blocked(result.blocking_rules.elements())
         report.claimed += len(result.claimed)
         if result.claimed:
             report.campaigns.append(name)

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -235,10 +236,11 @@ def _score(accounts: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """What one claim did: the calls it claimed, and how many candidates compliance blocked."""
+    """What one claim did: the calls it claimed, and the candidates compliance blocked."""
 
     claimed: list[Claimed]
     blocked: int
+    blocking_rules: Counter[str] = field(default_factory=Counter)  # one per blocked candidate
 
 
 def claim(
@@ -297,6 +299,7 @@ def claim(
     # the slots are filled; more candidates are picked after the last one seen if too few pass.
     chosen: list[Screening] = []
     parked: list[dict[str, Any]] = []
+    rules: Counter[str] = Counter()
     after: tuple[int, float, str] | None = None
     while len(chosen) < slots:
         wanted = max(int((slots - len(chosen)) * overfetch), 1)
@@ -316,6 +319,7 @@ def claim(
             if decision.allowed and screening.phone is not None:
                 chosen.append(screening)
                 continue
+            rules.update(r.rule for r in decision.reasons)
             parked.append(
                 {
                     "account": account_id,
@@ -335,7 +339,7 @@ def claim(
             parked,
         )
     if not chosen:
-        return Claim([], len(parked))
+        return Claim([], len(parked), rules)
     claimed = [
         Claimed(new_call_id(), s.account_id, s.phone, first_slot + interval * n)
         for n, s in enumerate(chosen)
@@ -397,7 +401,7 @@ def claim(
         conn.execute(insert(table_of(Call)), calls)
     campaign.next_call_at = claimed[-1].slot_at + interval
     session.flush()
-    return Claim(claimed, len(parked))
+    return Claim(claimed, len(parked), rules)
 
 
 _PARK_PG = text(

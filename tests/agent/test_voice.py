@@ -507,6 +507,9 @@ def test_the_window_is_checked_again_when_the_call_is_answered(
         call = line(client, settings, db)
         goodbye = call.answer()
         assert goodbye.hangs_up and "Am I speaking" not in goodbye.text
+        registry = client.app.state.context.metrics.registry  # type: ignore[attr-defined]
+        blocked = registry.get_sample_value("duecall_compliance_blocks_total", {"rule": "window"})
+        assert blocked == 1
     record = stored(db)
     assert record.call.disposition == "DROPPED"
     assert_nothing_disclosed(record)

@@ -135,6 +135,7 @@ def test_claim_parks_what_compliance_blocks_with_the_reason(session: Session) ->
     result = claim(session, campaign, channel=Channel.BOT, count=10, now=NOW, policy=RBI)
     assert [c.account_id for c in result.claimed] == [ok]
     assert result.blocked == 1
+    assert result.blocking_rules == {"min_gap": 1}
     parked = queued(session, campaign.id)[recent]
     assert parked.due_at == NOW + timedelta(minutes=40)
     assert parked.reason is not None and parked.reason.startswith("min_gap")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,7 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from agent.models import LlmTurn
-from crm.models import AccountFlag, AccountFlagCode, Call, Role
+from crm.models import Account, AccountFlag, AccountFlagCode, Call, Role
+from dialer.jobs import dial_pass, refresh_queues
 from dialer.telephony import FakeTelephony
 from duecall.auth import create_user
 from duecall.clock import FixedClock
@@ -19,6 +21,7 @@ from duecall.errors import ProviderError, ProviderTimeout
 from duecall.settings import Settings
 from server import create_app
 from tests.conftest import ADMIN_TOKEN, NOW, Database
+from tests.dialer.conftest import add_accounts, add_campaign
 from tests.factories import add_account, add_call
 
 METRICS_TOKEN = "metrics-token-for-tests-0123"
@@ -108,6 +111,23 @@ def test_compliance_blocks_count_each_rule_once_per_refused_call(
         )
         assert refused.status_code == 409
     assert value(client, "duecall_compliance_blocks_total", rule="flag") == 2
+    assert value(client, "duecall_compliance_blocks_total", rule="window") == 0
+
+
+def test_compliance_blocks_count_the_candidates_a_dial_pass_parks(
+    client: TestClient, fake: FakeTelephony
+) -> None:
+    context: AppContext = client.app.state.context  # type: ignore[attr-defined]
+    with context.sessions() as session:
+        _, recent = add_accounts(session, 2)
+        number = session.get_one(Account, recent).phones[0].number
+        add_call(session, recent, started_at=NOW - timedelta(minutes=20), phone=number)
+        add_campaign(session)
+        session.commit()
+    refresh_queues(context)
+    report = dial_pass(context, fake)
+    assert (report.placed, report.blocked) == (1, 1)
+    assert value(client, "duecall_compliance_blocks_total", rule="min_gap") == 1
     assert value(client, "duecall_compliance_blocks_total", rule="window") == 0
 
 
