@@ -27,9 +27,10 @@ on (an off-script question, a promise, a correction, the new date), then "yes" (
   stand-in stamps a request when it reaches the application and an answer or chunk when it has
   been handed to the transport. So neither the load generator's scheduling nor the stand-in's
   own HTTP work is counted as the agent's.
-- The server's CPU time (user + system, from /proc) per conversation in each mode: unlike wall
-  time, barely moved by other processes on the machine. `--profile DIR` runs the server under
-  py-spy (collapsed stacks per mode in DIR).
+- The server's CPU time (user + system, from /proc) per conversation in each mode: less moved
+  than wall time by other processes on the machine. `--profile DIR` runs the server under
+  py-spy (collapsed stacks per mode in DIR); `DUECALL_BENCH_SERVER_TREE=DIR` runs the server
+  from another checkout (`git archive REV | tar -x -C DIR`) for an A/B comparison.
 - In process: the agent's own work on a model turn with no I/O (plan, prompt, guards), and the
   streaming guard's work per token.
 - Prompt tokens per model turn, as the stand-in estimates them (UTF-8 bytes / 4), by task and
@@ -318,7 +319,10 @@ def _server(env: dict[str, str], port: int, profile: Path | None) -> subprocess.
             str(py_spy), "record", "--format", "raw", "--rate", "1000", "--nonblocking",
             "--output", str(profile), "--", *command,
         ]  # fmt: skip
-    return subprocess.Popen(command, env=env)
+    tree = env.get("DUECALL_BENCH_SERVER_TREE")
+    if tree:  # an A/B comparison: the server from another checkout, measured the same way
+        env = {**env, "PYTHONPATH": tree}
+    return subprocess.Popen(command, env=env, cwd=tree or None)
 
 
 def _server_pid(process: subprocess.Popen[bytes], profiled: bool) -> int:
