@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 
 from benchmarks.common import ROOT, fresh_database
 from crm.buckets import Bucket
@@ -52,7 +52,7 @@ from dialer.models import Campaign, Channel
 from dialer.simulator import SimulatorConfig, SimulatorServer
 from duecall.clock import FixedClock
 from duecall.context import AppContext
-from duecall.db import reading, transaction, upgrade
+from duecall.db import make_engine, reading, transaction, upgrade
 from duecall.demo import register_borrowers
 from duecall.settings import Settings
 
@@ -315,12 +315,10 @@ class Cluster:
             time.sleep(0.25)
 
 
-_ENGINES: dict[str, Any] = {}
+_ENGINES: dict[str, Engine] = {}
 
 
-def _engine_for(url: str) -> Any:
-    from duecall.db import make_engine
-
+def _engine_for(url: str) -> Engine:
     if url not in _ENGINES:
         _ENGINES[url] = make_engine(url)
     return _ENGINES[url]
