@@ -277,7 +277,7 @@ class _Context:
                         "weekly_attempts",
                         f"{count} attempts in the {span} days to {today} "
                         f"(at most {policy.weekly_attempts})",
-                        start_of_day(free_day, self.reference),
+                        _day_start(free_day, self.zone_names[0]),
                     )
                 )
         if policy.post_conversation_days:
@@ -291,7 +291,7 @@ class _Context:
                             "post_conversation",
                             f"spoke with the borrower on {day}; no call for "
                             f"{policy.post_conversation_days} days counting that day",
-                            start_of_day(free_day, self.reference),
+                            _day_start(free_day, self.zone_names[0]),
                         )
                     )
         promised = bisect_right(self.promises, k - 1)
@@ -303,7 +303,7 @@ class _Context:
                     _Block(
                         "promise_pending",
                         f"the borrower promised to pay by {promise.ptp_date}",
-                        start_of_day(promise.ptp_date, self.reference),
+                        _day_start(promise.ptp_date, self.zone_names[0]),
                     )
                 )
         hold_block = self._holds(today)
@@ -339,7 +339,7 @@ class _Context:
         release = (
             None
             if None in ends
-            else start_of_day(max(e for e in ends if e) + _ONE_DAY, self.reference)
+            else _day_start(max(e for e in ends if e) + _ONE_DAY, self.zone_names[0])
         )
         return _Block("hold", "; ".join(details), release)
 
@@ -377,7 +377,7 @@ class _Context:
 def _day_bounds(t: datetime, where: str) -> tuple[date, datetime]:
     """The local date of `t` and the instant the next local day starts (shared across cases)."""
     today = t.astimezone(zone(where)).date()
-    return today, start_of_day(today + _ONE_DAY, zone(where))
+    return today, start_of_day(today + _ONE_DAY, zone(where)).astimezone(UTC)
 
 
 @lru_cache(maxsize=8192)

@@ -307,7 +307,8 @@ def claim(
         candidates = conn.execute(page.limit(wanted)).all()
         if not candidates:
             break
-        after = tuple(candidates[-1])  # type: ignore[assignment]
+        last = candidates[-1]
+        after = (last.tier, last.score, last.account_id)
         batch = Batch.load(
             conn, [c[0] for c in candidates], start=first_slot, end=last_slot, policy=policy
         )

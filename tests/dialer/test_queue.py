@@ -144,6 +144,26 @@ def test_claim_parks_what_compliance_blocks_with_the_reason(session: Session) ->
     )
 
 
+def test_claim_tops_up_in_priority_order_when_candidates_are_blocked(session: Session) -> None:
+    """The first page of candidates is all blocked: the next ones, in order, fill the slots."""
+    ids = add_accounts(session, 12)
+    campaign = add_campaign(session)
+    refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
+    entries = queued(session, campaign.id)
+    order = sorted(ids, key=lambda a: (entries[a].tier, -entries[a].score, a))
+    for account_id in order[:4]:  # the four most urgent were called 20 minutes ago: min_gap
+        phone = session.get_one(Account, account_id).phones[0].number
+        add_call(session, account_id, started_at=NOW - timedelta(minutes=20), phone=phone)
+    result = claim(
+        session, campaign, channel=Channel.BOT, count=3, now=NOW, policy=RBI, overfetch=1.0
+    )
+    assert [c.account_id for c in result.claimed] == order[4:7]
+    assert result.blocked == 4
+    session.expire_all()
+    parked = queued(session, campaign.id)
+    assert all(parked[a].due_at == NOW + timedelta(minutes=40) for a in order[:4])
+
+
 def test_a_claim_holds_the_account_until_it_expires(session: Session) -> None:
     (account_id,) = add_accounts(session, 1, dpd=0)  # current: 07:00-19:00, 3 attempts a day
     campaign = add_campaign(session, calls_per_second=1.0)
