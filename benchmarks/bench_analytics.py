@@ -25,12 +25,21 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
-from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlalchemy import JSON, create_engine, inspect, make_url, text
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Time,
+    TypeDecorator,
+    create_engine,
+    inspect,
+    make_url,
+    text,
+)
 
 import agent.models  # noqa: F401  (every table on Base.metadata, for copying a store)
 import analytics.qa.models  # noqa: F401
@@ -48,7 +57,7 @@ from analytics.generate import (
 from analytics.periods import local_midnight
 from analytics.portfolio import Month, cohorts, roll_rates, segments
 from benchmarks.common import POSTGRES_URL
-from duecall.db import MIGRATIONS_DIR, Base, bulk_insert, current_revision, make_engine, upgrade
+from duecall.db import MIGRATIONS_DIR, Base, current_revision, make_engine, upgrade
 from duecall.settings import normalize_database_url
 
 YEAR_START, YEAR_END = date(2025, 11, 1), date(2026, 10, 31)
@@ -125,24 +134,36 @@ def copy_postgres_to_sqlite(source_url: str, target_url: str) -> None:
             lite.execute(table.delete())  # rows the migrations seeded
         for table in tables:
             columns = [c["name"] for c in inspect(source).get_columns(table.name)]
-            selected = ", ".join(
-                f'"{c}"::text' if isinstance(table.c[c].type, JSON) else f'"{c}"' for c in columns
-            )
-            driver = pg.connection.driver_connection
-            assert driver is not None
+            selected = ", ".join(_as_sqlite_stores(table.c[c]) for c in columns)
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            insert = f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join('?' * len(columns))})"
+            driver, writer = pg.connection.driver_connection, lite.connection.driver_connection
+            assert driver is not None and writer is not None
             cursor = driver.cursor(name=f"copy_{table.name}")
             cursor.execute(f"SELECT {selected} FROM {table.name}")
             while rows := cursor.fetchmany(BATCH):
-                bulk_insert(lite, table.name, [tuple(map(_time_text, r)) for r in rows], columns)
+                writer.executemany(insert, rows)
             cursor.close()
     source.dispose()
     target.dispose()
     settle(target_url)
 
 
-def _time_text(value: Any) -> Any:
-    """A time of day as SQLAlchemy's SQLite Time type stores it."""
-    return value.strftime("%H:%M:%S.%f") if isinstance(value, dt_time) else value
+def _as_sqlite_stores(column: Any) -> str:
+    """A PostgreSQL column as text in the form SQLAlchemy's SQLite types store it."""
+    name = f'"{column.name}"'
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, JSON):
+        return f"{name}::text"
+    if isinstance(kind, DateTime):
+        return f"to_char({name}, 'YYYY-MM-DD HH24:MI:SS.US')"
+    if isinstance(kind, Date):
+        return f"to_char({name}, 'YYYY-MM-DD')"
+    if isinstance(kind, Time):
+        return f"to_char('2000-01-01'::date + {name}, 'HH24:MI:SS.US')"
+    return name
 
 
 # --- cached stores ---------------------------------------------------------------------------
