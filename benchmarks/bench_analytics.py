@@ -514,11 +514,8 @@ def run(
         "| store | agent report s | DuckDB s | ratio | roll rates s | DuckDB s | ratio |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    urls = {
-        b: Cache(b).store(params, rebuild=rebuild, log=log)
-        for b in dict.fromkeys(["sqlite", *backends])
-    }
-    duck_path = duckdb_store(params, urls.get("postgresql", urls["sqlite"]), log)
+    urls = {b: Cache(b).store(params, rebuild=rebuild, log=log) for b in backends}
+    duck_path = duckdb_store(params, urls.get("postgresql") or urls["sqlite"], log)
     db = duckdb.connect(str(duck_path), read_only=True)
     duck = time_duckdb(db, repeat)
     db.close()
