@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,7 +49,7 @@ from analytics.models import (
     PromiseMonth,
     Resolution,
 )
-from analytics.periods import Period, split_by_month, utc_span
+from analytics.periods import Period, UtcSpan, split_by_month, utc_span
 from analytics.sql import connection_of
 from analytics.stats import Outlier, Proportion, find_outliers
 from crm.dispositions import BY_CODE, CONTACT_CODES, DISPOSITIONS, RPC_CODES
@@ -185,10 +185,11 @@ def disposition_counts(
 ) -> list[tuple[str, str, int, int]]:
     """(agent, disposition, calls, compliance flags) in the period: whole UTC months from the
     per-month counts, the other whole UTC days from the per-day counts, the partial days at the
-    edges from the calls themselves."""
+    edges from the calls themselves (see `_edge_calls`)."""
     span = utc_span(period, zone)
     months, days, calls = table_of(CallMonth), table_of(CallDay), table_of(Call)
     whole_months, day_runs = split_by_month(span.first_whole_day, span.end_whole_day)
+    edges = _edge_calls(span, day_runs)
     # Each part sums itself: the counts in key order, the edges by `ix_calls_started`.
     parts: list[Any] = []
     if whole_months is not None:
@@ -215,13 +216,13 @@ def disposition_counts(
         )
     agent = func.coalesce(calls.c.agent_id, NO_KEY)
     disposition = func.coalesce(calls.c.disposition, NO_KEY)
-    for start, end in span.edges:
+    for sign, start, end in edges:
         parts.append(
             select(
                 agent.label("agent_key"),
                 disposition.label("disposition_key"),
-                func.count().label("calls"),
-                func.sum(_unreceipted(calls)).label("unreceipted"),
+                (sign * func.count()).label("calls"),
+                (sign * func.sum(_unreceipted(calls))).label("unreceipted"),
             )
             .where(calls.c.started_at >= start, calls.c.started_at < end)
             .group_by(agent, disposition)
@@ -238,6 +239,26 @@ def disposition_counts(
         .having(or_(func.sum(rows.c.calls) != 0, func.sum(rows.c.unreceipted) != 0))
     )
     return [(a, d, int(n), int(u)) for a, d, n, u in conn.execute(query)]
+
+
+def _edge_calls(
+    span: UtcSpan, day_runs: list[tuple[date, date]]
+) -> list[tuple[int, datetime, datetime]]:
+    """The calls to count (+1) or take back (-1) for the partial days at the span's edges: a
+    partial day longer than half a day is read as the whole day from the per-day counts (added
+    to `day_runs`) minus the calls of the rest of it, so at most half a day of calls is read
+    at each edge."""
+    out: list[tuple[int, datetime, datetime]] = []
+    for start, end in span.edges:
+        day = start.date()
+        midnight = datetime.combine(day, time(), UTC)
+        next_midnight = midnight + timedelta(days=1)
+        if end - start <= timedelta(hours=12) or end > next_midnight:
+            out.append((1, start, end))
+            continue
+        day_runs.append((day, day + timedelta(days=1)))
+        out += [(-1, a, b) for a, b in ((midnight, start), (end, next_midnight)) if a < b]
+    return out
 
 
 def promise_counts(conn: Connection, period: Period) -> list[tuple[str, str, int, int, int]]:

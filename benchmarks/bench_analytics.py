@@ -525,7 +525,7 @@ def run(
     for backend in backends:
         agents, rolls, cpu = time_store(urls[backend], repeat)
         lines.append(
-            f"| {backend} | {agents:.2f} (CPU {cpu:.2f}) | {duck.agents_seconds:.3f} | {agents / duck.agents_seconds:.0f}× "
+            f"| {backend} | {agents:.2f} (CPU {cpu:.2f}) | {duck.agents_seconds:.3f} | {agents / duck.agents_seconds:.2f}× "
             f"| {rolls:.4f} | {duck.rolls_seconds:.3f} | {rolls / duck.rolls_seconds:.2f}× |"
         )
         if with_portfolio:
