@@ -140,7 +140,15 @@ def copy_postgres_to_sqlite(source_url: str, target_url: str) -> None:
             if pg.execute(text(f"SELECT count(*) FROM {name}")).scalar():
                 raise RuntimeError(f"{name} has rows and does not exist at {COPY_REVISION}")
         tables = [t for t in Base.metadata.sorted_tables if t.name in names & present]
+        # Secondary indexes are built once at the end, from sorted keys.
+        indexes = list(
+            lite.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+        )
         lite.execute("BEGIN")
+        for name, _sql in indexes:
+            lite.execute(f"DROP INDEX {name}")
         for table in reversed(tables):
             lite.execute(f"DELETE FROM {table.name}")  # rows the migrations seeded
         for table in tables:
@@ -160,6 +168,8 @@ def copy_postgres_to_sqlite(source_url: str, target_url: str) -> None:
             while rows := cursor.fetchmany(BATCH):
                 lite.executemany(insert, rows)
             cursor.close()
+        for _name, sql in indexes:
+            lite.execute(sql)
         lite.execute("COMMIT")
     lite.execute("PRAGMA journal_mode = WAL")
     lite.close()
