@@ -557,8 +557,8 @@ def run(
     for backend in backends:
         agents, rolls, cpu = time_store(urls[backend], repeat)
         lines.append(
-            f"| {backend} | {agents:.2f} (CPU {cpu:.2f}) | {duck.agents_seconds:.3f} | {agents / duck.agents_seconds:.2f}× "
-            f"| {rolls:.4f} | {duck.rolls_seconds:.3f} | {rolls / duck.rolls_seconds:.2f}× |"
+            f"| {backend} | {agents:.2f} (CPU {cpu:.2f}) | {duck.agents_seconds:.3f} | {agents / duck.agents_seconds:.2g}× "
+            f"| {rolls:.4f} | {duck.rolls_seconds:.3f} | {rolls / duck.rolls_seconds:.2g}× |"
         )
         if with_portfolio:
             portfolio[backend] = time_portfolio(urls[backend])
