@@ -308,14 +308,20 @@ def qa_scores(conn: Connection, period: Period, zone: ZoneInfo = LENDER_ZONE) ->
     from analytics.qa.models import QaReview  # QA builds on analytics, not the reverse
 
     span = utc_span(period, zone)
-    rows = conn.execute(
-        select(QaReview.agent_id, func.avg(QaReview.score))
-        .join(Call, Call.call_id == QaReview.call_id)
+    # Driven by the reviews (few), each looking its call up by key: a join lets SQLite scan
+    # the period's calls instead.
+    in_period = (
+        select(Call.call_id)
         .where(
+            Call.call_id == QaReview.call_id,
             Call.started_at >= span.start,
             Call.started_at < span.end,
-            QaReview.agent_id.is_not(None),
         )
+        .exists()
+    )
+    rows = conn.execute(
+        select(QaReview.agent_id, func.avg(QaReview.score))
+        .where(QaReview.agent_id.is_not(None), in_period)
         .group_by(QaReview.agent_id)
     )
     return {agent: round(float(score), 1) for agent, score in rows}
