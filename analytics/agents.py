@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,7 +49,7 @@ from analytics.models import (
     PromiseMonth,
     Resolution,
 )
-from analytics.periods import Period, split_by_month, utc_span
+from analytics.periods import Period, UtcSpan, count_plan, days_of, utc_span
 from analytics.sql import connection_of
 from analytics.stats import Outlier, Proportion, find_outliers
 from crm.dispositions import BY_CODE, CONTACT_CODES, DISPOSITIONS, RPC_CODES
@@ -185,43 +185,35 @@ def disposition_counts(
 ) -> list[tuple[str, str, int, int]]:
     """(agent, disposition, calls, compliance flags) in the period: whole UTC months from the
     per-month counts, the other whole UTC days from the per-day counts, the partial days at the
-    edges from the calls themselves."""
+    edges from the calls themselves (see `_edge_calls`)."""
     span = utc_span(period, zone)
     months, days, calls = table_of(CallMonth), table_of(CallDay), table_of(Call)
-    whole_months, day_runs = split_by_month(span.first_whole_day, span.end_whole_day)
-    # Each part sums itself: the counts in key order, the edges by `ix_calls_started`.
+    whole_days = days_of(span.first_whole_day, span.end_whole_day)
+    edges = _edge_calls(span, whole_days)
+    month_runs, day_runs = count_plan(whole_days)
+    # Each part sums itself: the counts in key order or by day, the edges by `ix_calls_started`.
     parts: list[Any] = []
-    if whole_months is not None:
-        parts.append(
-            select(
-                months.c.agent_key,
-                months.c.disposition_key,
-                func.sum(months.c.calls).label("calls"),
-                func.sum(months.c.unreceipted).label("unreceipted"),
+    for table, column in ((months, months.c.month), (days, days.c.day)):
+        for sign, first, end in month_runs if table is months else day_runs:
+            parts.append(
+                select(
+                    table.c.agent_key,
+                    table.c.disposition_key,
+                    (sign * func.sum(table.c.calls)).label("calls"),
+                    (sign * func.sum(table.c.unreceipted)).label("unreceipted"),
+                )
+                .where(column >= first, column < end)
+                .group_by(table.c.agent_key, table.c.disposition_key)
             )
-            .where(months.c.month >= whole_months[0], months.c.month < whole_months[1])
-            .group_by(months.c.agent_key, months.c.disposition_key)
-        )
-    for first, end in day_runs:
-        parts.append(
-            select(
-                days.c.agent_key,
-                days.c.disposition_key,
-                func.sum(days.c.calls).label("calls"),
-                func.sum(days.c.unreceipted).label("unreceipted"),
-            )
-            .where(days.c.day >= first, days.c.day < end)
-            .group_by(days.c.agent_key, days.c.disposition_key)
-        )
     agent = func.coalesce(calls.c.agent_id, NO_KEY)
     disposition = func.coalesce(calls.c.disposition, NO_KEY)
-    for start, end in span.edges:
+    for sign, start, end in edges:
         parts.append(
             select(
                 agent.label("agent_key"),
                 disposition.label("disposition_key"),
-                func.count().label("calls"),
-                func.sum(_unreceipted(calls)).label("unreceipted"),
+                (sign * func.count()).label("calls"),
+                (sign * func.sum(_unreceipted(calls))).label("unreceipted"),
             )
             .where(calls.c.started_at >= start, calls.c.started_at < end)
             .group_by(agent, disposition)
@@ -240,36 +232,43 @@ def disposition_counts(
     return [(a, d, int(n), int(u)) for a, d, n, u in conn.execute(query)]
 
 
+def _edge_calls(span: UtcSpan, whole_days: list[date]) -> list[tuple[int, datetime, datetime]]:
+    """The calls to count (+1) or take back (-1) for the partial days at the span's edges: a
+    partial day longer than half a day is read as the whole day from the per-day counts (added
+    to `whole_days`) minus the calls of the rest of it, so at most half a day of calls is read
+    at each edge."""
+    out: list[tuple[int, datetime, datetime]] = []
+    for start, end in span.edges:
+        day = start.date()
+        midnight = datetime.combine(day, time(), UTC)
+        next_midnight = midnight + timedelta(days=1)
+        if end - start <= timedelta(hours=12) or end > next_midnight:
+            out.append((1, start, end))
+            continue
+        whole_days.append(day)
+        out += [(-1, a, b) for a, b in ((midnight, start), (end, next_midnight)) if a < b]
+    return out
+
+
 def promise_counts(conn: Connection, period: Period) -> list[tuple[str, str, int, int, int]]:
     """(agent, status, promises, amount, paid) in paise for promises made in the period: whole
     months from the per-month counts, the other days from the per-day counts."""
     months, days = table_of(PromiseMonth), table_of(PromiseDay)
-    whole_months, day_runs = split_by_month(period.start, period.end + timedelta(days=1))
+    month_runs, day_runs = count_plan(days_of(period.start, period.end + timedelta(days=1)))
     parts: list[Any] = []
-    if whole_months is not None:
-        parts.append(
-            select(
-                months.c.agent_key,
-                months.c.status,
-                func.sum(months.c.promises).label("promises"),
-                func.sum(months.c.amount).label("amount"),
-                func.sum(months.c.paid_amount).label("paid_amount"),
+    for table, column in ((months, months.c.month), (days, days.c.promised_on)):
+        for sign, first, end in month_runs if table is months else day_runs:
+            parts.append(
+                select(
+                    table.c.agent_key,
+                    table.c.status,
+                    (sign * func.sum(table.c.promises)).label("promises"),
+                    (sign * func.sum(table.c.amount)).label("amount"),
+                    (sign * func.sum(table.c.paid_amount)).label("paid_amount"),
+                )
+                .where(column >= first, column < end)
+                .group_by(table.c.agent_key, table.c.status)
             )
-            .where(months.c.month >= whole_months[0], months.c.month < whole_months[1])
-            .group_by(months.c.agent_key, months.c.status)
-        )
-    for first, end in day_runs:
-        parts.append(
-            select(
-                days.c.agent_key,
-                days.c.status,
-                func.sum(days.c.promises).label("promises"),
-                func.sum(days.c.amount).label("amount"),
-                func.sum(days.c.paid_amount).label("paid_amount"),
-            )
-            .where(days.c.promised_on >= first, days.c.promised_on < end)
-            .group_by(days.c.agent_key, days.c.status)
-        )
     rows = union_all(*parts).subquery()
     query = (
         select(
@@ -309,14 +308,20 @@ def qa_scores(conn: Connection, period: Period, zone: ZoneInfo = LENDER_ZONE) ->
     from analytics.qa.models import QaReview  # QA builds on analytics, not the reverse
 
     span = utc_span(period, zone)
-    rows = conn.execute(
-        select(QaReview.agent_id, func.avg(QaReview.score))
-        .join(Call, Call.call_id == QaReview.call_id)
+    # Driven by the reviews (few), each looking its call up by key: a join lets SQLite scan
+    # the period's calls instead.
+    in_period = (
+        select(Call.call_id)
         .where(
+            Call.call_id == QaReview.call_id,
             Call.started_at >= span.start,
             Call.started_at < span.end,
-            QaReview.agent_id.is_not(None),
         )
+        .exists()
+    )
+    rows = conn.execute(
+        select(QaReview.agent_id, func.avg(QaReview.score))
+        .where(QaReview.agent_id.is_not(None), in_period)
         .group_by(QaReview.agent_id)
     )
     return {agent: round(float(score), 1) for agent, score in rows}

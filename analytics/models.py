@@ -32,7 +32,7 @@ class CallDay(Base):
     # Calls the dialer or the API placed without a compliance receipt (see analytics.agents).
     unreceipted: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = (Index("ix_analytics_call_days_day", "day"), {"sqlite_with_rowid": False})
 
 
 class PromiseDay(Base):
@@ -47,7 +47,10 @@ class PromiseDay(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     paid_amount: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = (
+        Index("ix_analytics_promise_days_day", "promised_on"),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class CallMonth(Base):

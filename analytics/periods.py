@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -66,14 +67,43 @@ def first_of_next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def split_by_month(
-    first: date, end: date
-) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
-    """The days [first, end) as the whole months in them ([first month, end month) by their
-    first days, None when there is none) and the [from, to) runs of days outside them."""
-    months_from = first if first.day == 1 else first_of_next_month(first)
-    months_to = end.replace(day=1)
-    if months_from >= months_to:
-        return None, [(first, end)] if first < end else []
-    days = [(a, b) for a, b in ((first, months_from), (months_to, end)) if a < b]
-    return (months_from, months_to), days
+def count_plan(
+    days: Iterable[date],
+) -> tuple[list[tuple[int, date, date]], list[tuple[int, date, date]]]:
+    """How to sum per-day counts over `days` (distinct) reading the fewest rows: months more
+    than half covered are read from the per-month counts, less the days of them not wanted.
+    Returns (sign, first, end) runs of months (by their first days) and of days, [first, end)."""
+    wanted = dict.fromkeys(days, 1)
+    by_month: dict[date, int] = {}
+    for day in wanted:
+        by_month[day.replace(day=1)] = by_month.get(day.replace(day=1), 0) + 1
+    months = []
+    for month, covered in sorted(by_month.items()):
+        length = (first_of_next_month(month) - month).days
+        if covered * 2 > length:
+            months.append(month)
+            for n in range(length):
+                day = month + timedelta(days=n)
+                wanted[day] = wanted.get(day, 0) - 1
+    month_runs = _runs([(m, 1) for m in months], first_of_next_month)
+    day_runs = _runs(
+        sorted((d, sign) for d, sign in wanted.items() if sign), lambda d: d + timedelta(days=1)
+    )
+    return month_runs, day_runs
+
+
+def _runs(
+    items: list[tuple[date, int]], after: Callable[[date], date]
+) -> list[tuple[int, date, date]]:
+    """Consecutive items of the same sign as (sign, first, end) runs."""
+    runs: list[tuple[int, date, date]] = []
+    for item, sign in items:
+        if runs and runs[-1][0] == sign and runs[-1][2] == item:
+            runs[-1] = (sign, runs[-1][1], after(item))
+        else:
+            runs.append((sign, item, after(item)))
+    return runs
+
+
+def days_of(first: date, end: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((end - first).days)]

@@ -799,6 +799,9 @@ POSTGRES_CALLS_UPDATE_0004 = (
 
 
 def _create_tables() -> None:
+    # A period's days outside its whole months are read by day.
+    op.create_index("ix_analytics_call_days_day", "analytics_call_days", ["day"])
+    op.create_index("ix_analytics_promise_days_day", "analytics_promise_days", ["promised_on"])
     # Keys lead with what a report groups by, so summing a period reads them in order (WITHOUT
     # ROWID on SQLite: the table is its key).
     op.create_table(
@@ -985,3 +988,5 @@ def downgrade() -> None:
     op.drop_table("analytics_agent_accounts")
     op.drop_table("analytics_promise_months")
     op.drop_table("analytics_call_months")
+    op.drop_index("ix_analytics_promise_days_day", table_name="analytics_promise_days")
+    op.drop_index("ix_analytics_call_days_day", table_name="analytics_call_days")

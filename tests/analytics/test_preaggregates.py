@@ -28,7 +28,7 @@ from analytics.models import (
     SegmentBook,
     SegmentPayment,
 )
-from analytics.periods import local_midnight
+from analytics.periods import count_plan, days_of, local_midnight
 from analytics.promises import evaluate_promises
 from crm.buckets import BUCKET_ORDER
 from crm.models import Account, Call, Payment, Promise, Snapshot
@@ -330,3 +330,27 @@ def test_recomputation_notices_a_wrong_row(db: Database) -> None:
     with db.engine.connect() as conn:
         expected, found = from_scratch(conn), stored(conn)
     assert found["analytics_roll_counts"] != expected["analytics_roll_counts"]
+
+
+def test_count_plan_covers_exactly_the_days_asked_for() -> None:
+    rng = random.Random(5)
+    for _ in range(300):
+        first = date(2025, 1, 1) + timedelta(days=rng.randrange(0, 700))
+        days = days_of(first, first + timedelta(days=rng.randrange(0, 400)))
+        if days and rng.random() < 0.5:
+            days.append(days[-1] + timedelta(days=1))  # an edge read as a whole day
+        months, runs = count_plan(days)
+        covered: dict[date, int] = defaultdict(int)
+        for sign, start, end in months:
+            month = start
+            while month < end:
+                for day in days_of(month, _next_month(month)):
+                    covered[day] += sign
+                month = _next_month(month)
+        for sign, start, end in runs:
+            for day in days_of(start, end):
+                covered[day] += sign
+        assert {d for d, n in covered.items() if n} == set(days)
+        assert all(n in (0, 1) for n in covered.values())
+        # At most half a month of days is read at each end.
+        assert sum((end - start for _, start, end in runs), timedelta()) <= timedelta(days=32)
