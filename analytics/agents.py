@@ -286,7 +286,7 @@ def promise_counts(conn: Connection, period: Period) -> list[tuple[str, str, int
 
 def case_counts(conn: Connection, period: Period) -> list[tuple[str, int, int, int, int]]:
     """(agent, cases assigned, resolved in the period, resolution days summed, days known),
-    from the accounts per agent and the resolved cases the triggers keep (migration 0010)."""
+    from the accounts per agent and the resolved cases the triggers keep (migration 0009)."""
     assigned, resolutions = table_of(AgentAccounts), table_of(Resolution)
     outcomes = (
         select(

@@ -91,7 +91,7 @@ def _paise(amount: ColumnElement[Any]) -> ColumnElement[int]:
 
 
 def roll_rates(conn_or_session: Connection | Session, *, from_month: Month) -> dict[str, Any]:
-    """The month's row of the roll counts the triggers keep (migration 0010)."""
+    """The month's row of the roll counts the triggers keep (migration 0009)."""
     conn = connection_of(conn_or_session)
     rolls = table_of(RollCount)
     query = select(rolls.c.from_bucket, rolls.c.to_bucket, rolls.c.accounts).where(
@@ -140,7 +140,7 @@ def cohorts(
     """Recovery curves of NPA cohorts (SPEC); `start`/`end` limit the NPA dates."""
     conn = connection_of(conn_or_session)
     first_npa, payments = table_of(NpaAccount), table_of(Payment)
-    # Each account's first NPA snapshot, kept by triggers (migration 0010).
+    # Each account's first NPA snapshot, kept by triggers (migration 0009).
     cohort = func.substr(date_text(conn, first_npa.c.npa_date), 1, 7)
     npa_query = select(
         first_npa.c.account_id,
@@ -222,7 +222,7 @@ def segments(
     if by not in ("product", "channel"):
         raise InvalidInput("by", f"{by!r} is not one of product, channel")
     conn = connection_of(conn_or_session)
-    # Kept by triggers (migration 0010): the book per segment now, payments per segment and day.
+    # Kept by triggers (migration 0009): the book per segment now, payments per segment and day.
     book_table, paid_table = table_of(SegmentBook), table_of(SegmentPayment)
     book = select(
         book_table.c.segment,
