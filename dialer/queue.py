@@ -70,6 +70,7 @@ URGENT_DAYS = 10  # before the next bucket, when urgency starts to grow
 CLAIM_TTL = timedelta(minutes=30)  # a claim its holder never released lapses after this
 ACTIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 PARKED = timedelta(days=1)  # blocked with no end in sight: look again tomorrow
+MAX_PAGES = 4  # candidate pages one claim screens at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +302,11 @@ def claim(
     parked: list[dict[str, Any]] = []
     rules: Counter[str] = Counter()
     after: tuple[int, float, str] | None = None
-    while len(chosen) < slots:
+    # A bounded number of pages, so that a claim made as a window closes (every candidate
+    # blocked) parks a few pages and lets go of the locks; the next pass goes on from there.
+    for _page in range(MAX_PAGES):
+        if len(chosen) >= slots:
+            break
         wanted = max(int((slots - len(chosen)) * overfetch), 1)
         page = pick if after is None else pick.where(_after(queue, *after))
         candidates = conn.execute(page.limit(wanted)).all()
