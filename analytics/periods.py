@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from duecall.errors import InvalidInput
 
 DEFAULT_DAYS = 30  # a report without --from covers the 30 days up to --to
+MAX_DAYS = 3653  # ten years: longer is a typo (a year 0031), not a report anyone reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,8 @@ class Period:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise InvalidInput("to", f"{self.end} is before from ({self.start})")
+        if (self.end - self.start).days >= MAX_DAYS:
+            raise InvalidInput("from", f"{self.start} to {self.end} is longer than ten years")
 
     @classmethod
     def ending(cls, *, start: date | None, end: date | None, today: date) -> Period:

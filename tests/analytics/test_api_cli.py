@@ -89,6 +89,7 @@ def test_roll_rates_default_to_the_latest_pair_of_months(client: TestClient) -> 
     [
         ("/api/analytics/agents?from=2026-03-05&to=2026-03-01", "to: 2026-03-01 is before from"),
         ("/api/analytics/roll-rates?from_month=2026-13", "from_month: '2026-13' is not a month"),
+        ("/api/analytics/agents?from=0031-06-01", "from: 0031-06-01 to 2026-03-02 is longer than"),
         ("/api/analytics/bogus.csv", "table: 'bogus' is not one of agents, agencies"),
     ],
 )
