@@ -95,21 +95,11 @@ def iter_screen(
         return
     extras = _Extras.load(conn, accounts, at=at, policy=policy)
     memo: Memo = {}
-    acc, phone = table_of(Account), table_of(Phone)
     # Per statement: Connection.execution_options() would make every later statement on the
     # caller's connection a server-side cursor too (PostgreSQL refuses an UPDATE in one).
+    acc = table_of(Account)
     rows = conn.execute(
-        select(
-            acc.c.account_id,
-            acc.c.dpd,
-            acc.c.timezone,
-            phone.c.number,
-            phone.c.source,
-            type_coerce(phone.c.status, String),
-        )
-        .select_from(acc.outerjoin(phone, phone.c.account_id == acc.c.account_id))
-        .where(_of(conn, acc, accounts))
-        .order_by(acc.c.account_id),
+        _account_phones().where(_of(conn, acc, accounts)).order_by(acc.c.account_id),
         execution_options={"yield_per": _ROWS_PER_FETCH},
     )
     for account_id, group in groupby(rows, key=itemgetter(0)):
@@ -157,19 +147,7 @@ class Batch:
         policy: Policy,
         excluding_call: str | None = None,
     ) -> Batch:
-        acc, phone = table_of(Account), table_of(Phone)
-        rows = conn.execute(
-            select(
-                acc.c.account_id,
-                acc.c.dpd,
-                acc.c.timezone,
-                phone.c.number,
-                phone.c.source,
-                type_coerce(phone.c.status, String),
-            )
-            .select_from(acc.outerjoin(phone, phone.c.account_id == acc.c.account_id))
-            .where(_of(conn, acc, account_ids))
-        )
+        rows = conn.execute(_account_phones().where(_of(conn, table_of(Account), account_ids)))
         found: dict[str, tuple[int | None, str | None, Listed]] = {}
         for account_id, dpd, tz, number, source, status in rows:
             entry = found.get(account_id)
@@ -282,6 +260,19 @@ def decide_for_phone(
     )
     history = tuple(extras.history.get(account_id, ()))
     return decide(Case(at, phone, account, history), policy)
+
+
+def _account_phones() -> Select[Any]:
+    """Each account's dpd and zone with its phones (one row per phone, or one without)."""
+    acc, phone = table_of(Account), table_of(Phone)
+    return select(
+        acc.c.account_id,
+        acc.c.dpd,
+        acc.c.timezone,
+        phone.c.number,
+        phone.c.source,
+        type_coerce(phone.c.status, String),
+    ).select_from(acc.outerjoin(phone, phone.c.account_id == acc.c.account_id))
 
 
 def _of(conn: Connection, table: Any, accounts: Accounts) -> Any:
