@@ -90,7 +90,7 @@ def test_a_server_killed_again_and_again_loses_and_duplicates_nothing(
 
     assert server.starts == KILLS[backend] + 1
     assert result.problems == []
-    assert result.sim_calls > 12
+    assert result.sim_calls > 5  # the campaign got on despite the kills
     assert result.crm_calls == result.sim_calls + result.never_placed
     assert result.promises_stored == result.promises_confirmed
 
