@@ -56,8 +56,8 @@ from analytics.generate import (
 )
 from analytics.periods import local_midnight
 from analytics.portfolio import Month, cohorts, roll_rates, segments
-from benchmarks.common import POSTGRES_URL
-from duecall.db import MIGRATIONS_DIR, Base, make_engine, upgrade
+from benchmarks.common import POSTGRES_URL, migration_hashes
+from duecall.db import Base, make_engine, upgrade
 from duecall.settings import normalize_database_url
 
 YEAR_START, YEAR_END = date(2025, 11, 1), date(2026, 10, 31)
@@ -209,13 +209,6 @@ class Params:
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
-
-
-def migration_hashes() -> dict[str, str]:
-    return {
-        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
-    }
 
 
 def store_key(params: Params, migrations: dict[str, str]) -> str:

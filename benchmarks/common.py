@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
 
+from duecall.db import MIGRATIONS_DIR
 from duecall.settings import normalize_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,10 +117,21 @@ def duecall(*args: str) -> list[str]:
     return [sys.executable, "-m", "duecall.cli", *args]
 
 
+def migration_hashes() -> dict[str, str]:
+    """Each migration file's name and the hash of its text."""
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
+    }
+
+
 def store_key(parts: Sequence[object], sources: Sequence[Path]) -> str:
-    """What a cached store depends on: the migrations, the generator's code, its parameters."""
+    """What a cached store's data depends on: the generator's code and its parameters.
+
+    The migrations are not in it: `cached_store` upgrades a kept store to today's head.
+    """
     digest = hashlib.sha256()
-    for path in [*sorted((ROOT / "migrations" / "versions").glob("*.py")), *sources]:
+    for path in sources:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     for part in parts:
@@ -141,21 +154,32 @@ def cached_store(
     SQLite: the built file is kept in STORE_CACHE_DIR and copied for each run. PostgreSQL: the
     built database is kept as `<prefix>_<label>_<key>` and each run gets `CREATE DATABASE …
     TEMPLATE` of it. A store is kept only once its build finished; stores of the same label
-    under another key (older migrations or generator) are deleted when a new one is built.
+    under another key (another generator or sizes) are deleted when a new one is built.
+    Beside each kept store, `<name>.<backend>.json` lists the migrations it holds: when
+    migrations were only added since, the kept store is upgraded to the head (as a deployed
+    database would be) and analysed; when one it holds changed or went away, it is rebuilt.
     """
     name = f"{STORE_CACHE_PREFIX}_{label}_{key}"
+    STORE_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    meta = STORE_CACHE_DIR / f"{name}.{backend}.json"
+    migrations = migration_hashes()
+    held: dict[str, str] | None = json.loads(meta.read_text()) if meta.exists() else None
+    if held is not None and any(migrations.get(n) != sha for n, sha in held.items()):
+        held = None  # a migration it holds changed or went away
     if backend == "sqlite":
-        STORE_CACHE_DIR.mkdir(parents=True, exist_ok=True)
         kept = STORE_CACHE_DIR / f"{name}.db"
-        if rebuild or not kept.exists():
-            for stale in STORE_CACHE_DIR.glob(f"{STORE_CACHE_PREFIX}_{label}_*"):
-                stale.unlink()
+        if rebuild or held is None or not kept.exists():
+            for pattern in ("*.db", "*.building*", "*.sqlite.json"):
+                for stale in STORE_CACHE_DIR.glob(f"{STORE_CACHE_PREFIX}_{label}_{pattern}"):
+                    stale.unlink()
             building = STORE_CACHE_DIR / f"{name}.building"
             build(f"sqlite:///{building}")
-            with sqlite3.connect(building) as db:  # one self-contained file, no WAL beside it
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                db.execute("PRAGMA journal_mode=DELETE")
+            _self_contained(building)
             building.replace(kept)
+        elif held != migrations:
+            _upgrade_kept(f"sqlite:///{kept}")
+            _self_contained(kept)
+        meta.write_text(json.dumps(migrations, indent=1, sort_keys=True))
         copy = workdir / f"{name}-{uuid.uuid4().hex[:8]}.db"
         shutil.copyfile(kept, copy)
         try:
@@ -171,17 +195,21 @@ def cached_store(
             exists = conn.execute(
                 text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
             ).first()
-            if rebuild or exists is None:
+            if rebuild or held is None or exists is None:
                 stale = conn.execute(
                     text("SELECT datname FROM pg_database WHERE datname LIKE :pattern"),
                     {"pattern": f"{STORE_CACHE_PREFIX}\\_{label}\\_%"},
                 ).scalars()
                 for old in list(stale):
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)'))
+                    (STORE_CACHE_DIR / f"{old}.postgresql.json").unlink(missing_ok=True)
                 building = f"{name}_building"
                 conn.execute(text(f'CREATE DATABASE "{building}"'))
                 build(admin_url.set(database=building).render_as_string(hide_password=False))
                 conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+            elif held != migrations:
+                _upgrade_kept(admin_url.set(database=name).render_as_string(hide_password=False))
+            meta.write_text(json.dumps(migrations, indent=1, sort_keys=True))
             run = f"{STORE_CACHE_PREFIX}_run_{uuid.uuid4().hex[:10]}"
             conn.execute(text(f'CREATE DATABASE "{run}" TEMPLATE "{name}"'))
         try:
@@ -189,5 +217,23 @@ def cached_store(
         finally:
             with engine.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+def _self_contained(path: Path) -> None:
+    """One SQLite file with no write-ahead log beside it, safe to rename and copy."""
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode=DELETE")
+
+
+def _upgrade_kept(url: str) -> None:
+    """Bring a kept store to the migrations' head, with fresh planner statistics."""
+    timed_command(duecall("db", "upgrade"), {"DUECALL_DATABASE_URL": url})
+    engine = create_engine(normalize_database_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("VACUUM ANALYZE" if url.startswith("postgresql") else "ANALYZE"))
     finally:
         engine.dispose()
