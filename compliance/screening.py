@@ -20,12 +20,13 @@ one JSON or array parameter and read each account's attempts from a covering ind
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from itertools import groupby
-from operator import itemgetter
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
@@ -34,6 +35,7 @@ from sqlalchemy import (
     String,
     and_,
     any_,
+    cast,
     exists,
     func,
     literal,
@@ -50,7 +52,7 @@ from compliance.policy import Policy
 from compliance.zones import valid_phone_zones
 from crm.models import Account, AccountFlag, Call, ContactPreference, Phone, Promise
 from crm.models import Hold as HoldRow
-from duecall.db import table_of
+from duecall.db import make_engine, table_of
 from duecall.logs import mask_phone
 
 # Which of an account's phones is tried first.
@@ -78,38 +80,48 @@ def lookback(policy: Policy) -> timedelta:
 
 
 def screen(
-    conn: Connection, accounts: Accounts, *, at: datetime, policy: Policy
+    conn: Connection,
+    accounts: Accounts,
+    *,
+    at: datetime,
+    policy: Policy,
+    workers: int = 1,
 ) -> dict[str, Screening]:
-    """Decisions at `at` for the given accounts (a query of account_ids or a list), or for all."""
-    return {s.account_id: s for s in iter_screen(conn, accounts, at=at, policy=policy)}
+    """Decisions at `at` for the given accounts (a query of account_ids or a list), or for all.
+
+    `workers`: see `iter_screen`.
+    """
+    return {
+        s.account_id: s for s in iter_screen(conn, accounts, at=at, policy=policy, workers=workers)
+    }
 
 
 def iter_screen(
-    conn: Connection, accounts: Accounts, *, at: datetime, policy: Policy
+    conn: Connection,
+    accounts: Accounts,
+    *,
+    at: datetime,
+    policy: Policy,
+    workers: int = 1,
 ) -> Iterator[Screening]:
-    """`screen` as a stream, account by account in account_id order."""
+    """`screen` as a stream, account by account in account_id order.
+
+    `workers` > 1 screens a whole portfolio (`accounts` None) in that many shards of account_id
+    ranges at once, each in its own process with its own connection but the first, which uses
+    `conn`: so each shard other than the first sees the store as committed when it starts, not
+    what `conn`'s transaction has written and not yet committed.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
     if accounts is not None and not isinstance(accounts, Select):
         batch = Batch.load(conn, accounts, start=at, end=at, policy=policy)
         for account_id in sorted(batch.accounts):
             yield batch.decide(account_id, at)
         return
-    extras = _Extras.load(conn, accounts, at=at, policy=policy)
-    memo: Memo = {}
-    # Per statement: Connection.execution_options() would make every later statement on the
-    # caller's connection a server-side cursor too (PostgreSQL refuses an UPDATE in one).
-    acc = table_of(Account)
-    rows = conn.execute(
-        _account_phones().where(_of(conn, acc, accounts)).order_by(acc.c.account_id),
-        execution_options={"yield_per": _ROWS_PER_FETCH},
-    )
-    for account_id, group in groupby(rows, key=itemgetter(0)):
-        found = list(group)
-        dpd, tz = found[0][1], found[0][2]
-        listed = sorted(
-            ((r[3], r[4], r[5]) for r in found if r[3] is not None),
-            key=lambda p: (PHONE_ORDER.get(p[1], 9), p[0]),
-        )
-        yield _decide_account(account_id, dpd, tz, listed, extras, memo, at, policy)
+    if workers > 1 and accounts is None:
+        yield from _sharded(conn, at, policy, workers)
+        return
+    yield from _screen_portfolio(conn, accounts, at, policy, _ALL)
 
 
 Memo = dict[tuple[tuple[str, ...], bool, datetime], Decision]
@@ -219,6 +231,144 @@ def _decide_account(
 
 
 Accounts = Select[Any] | Sequence[str] | None  # a query of account_ids, a list of them, or all
+Span = tuple[str | None, str | None]  # account_ids from the first (inclusive) to the last (not)
+_ALL: Span = (None, None)
+
+
+def _screen_portfolio(
+    conn: Connection, accounts: Accounts, at: datetime, policy: Policy, span: Span
+) -> Iterator[Screening]:
+    """The screenings of a query of accounts, or of all within `span`, in account_id order.
+
+    Rows are read as the driver gives them (one per account, its phones joined into one
+    string) rather than as SQLAlchemy rows: at a portfolio's size the per-row processing costs
+    more than the decisions.
+    """
+    extras = _Extras.load(conn, accounts, at=at, policy=policy, span=span)
+    special = extras.account_ids()
+    memo: Memo = {}
+    shared: dict[tuple[tuple[str, ...], bool], Decision] = {}
+    acc, phone = table_of(Account), table_of(Phone)
+    phones = func.aggregate_strings(
+        phone.c.number + "," + phone.c.source + "," + cast(phone.c.status, String), ";"
+    )
+    query = (
+        select(acc.c.account_id, acc.c.dpd, acc.c.timezone, phones)
+        .select_from(acc.outerjoin(phone, phone.c.account_id == acc.c.account_id))
+        .where(_of(conn, acc, accounts), *_in_span(acc, span))
+        .group_by(acc.c.account_id, acc.c.dpd, acc.c.timezone)
+        .order_by(acc.c.account_id)
+    )
+    for account_id, dpd, tz, joined in _raw_rows(conn, query):
+        if joined is not None and ";" not in joined and account_id not in special:
+            number, _, status = joined.split(",")
+            if status == "ok":
+                # One callable phone and nothing else known: only its zones and the dpd class
+                # matter, so the decision is shared (the same as `_decide_account` makes).
+                overdue = dpd is None or dpd >= 1
+                zones = (tz,) if tz else (valid_phone_zones(number) or policy.fallback_zones)
+                decision = shared.get((zones, overdue))
+                if decision is None:
+                    facts = AccountFacts(
+                        dpd=dpd, timezone=tz, phones=(number,), phones_known_valid=True
+                    )
+                    decision = shared[(zones, overdue)] = decide(Case(at, number, facts), policy)
+                yield Screening(account_id, number, decision)
+                continue
+        listed: Listed = []
+        if joined is not None:
+            for entry in joined.split(";"):
+                number, source, status = entry.split(",")
+                listed.append((number, source, status))
+            listed.sort(key=_phone_order)
+        yield _decide_account(account_id, dpd, tz, listed, extras, memo, at, policy)
+
+
+def _sharded(conn: Connection, at: datetime, policy: Policy, workers: int) -> Iterator[Screening]:
+    """The whole portfolio in `workers` shards of account_id ranges screened at once."""
+    url = conn.engine.url
+    spans = _shard_spans(conn, workers)
+    if len(spans) == 1 or (
+        url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    ):
+        # (An in-memory SQLite store is seen by this connection only.)
+        yield from _screen_portfolio(conn, None, at, policy, _ALL)
+        return
+    # Spawned, not forked: SQLite's locks do not survive fork() in a process with the store open.
+    context = multiprocessing.get_context("spawn")
+    address = url.render_as_string(hide_password=False)
+    with ProcessPoolExecutor(max_workers=len(spans) - 1, mp_context=context) as pool:
+        others = [pool.submit(_screen_shard, address, at, policy, span) for span in spans[1:]]
+        yield from _screen_portfolio(conn, None, at, policy, spans[0])
+        for shard in others:
+            yield from shard.result()
+
+
+def _shard_spans(conn: Connection, workers: int) -> list[Span]:
+    """`workers` ranges of account_ids with as many accounts each (fewer if there are few)."""
+    acc = table_of(Account)
+    count = conn.execute(select(func.count()).select_from(acc)).scalar_one()
+    bounds: list[str] = []
+    for k in range(1, workers):
+        skipped = count * k // workers
+        bound = conn.execute(
+            select(acc.c.account_id).order_by(acc.c.account_id).offset(skipped).limit(1)
+        ).scalar()
+        if skipped and bound is not None and (not bounds or bound > bounds[-1]):
+            bounds.append(bound)
+    return list(pairwise([None, *bounds, None]))
+
+
+def _screen_shard(url: str, at: datetime, policy: Policy, span: Span) -> list[Screening]:
+    """One shard of `_sharded`, in a process of its own."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            # A reader: SQLite's default BEGIN here takes the write lock (see duecall.db).
+            conn.execution_options(sqlite_begin="DEFERRED")
+            return list(_screen_portfolio(conn, None, at, policy, span))
+    finally:
+        engine.dispose()
+
+
+def _phone_order(phone: tuple[str, str, str]) -> tuple[int, str]:
+    return PHONE_ORDER.get(phone[1], 9), phone[0]
+
+
+def _in_span(table: Any, span: Span) -> list[Any]:
+    first, last = span
+    return [
+        *([table.c.account_id >= first] if first is not None else []),
+        *([table.c.account_id < last] if last is not None else []),
+    ]
+
+
+def _raw_rows(conn: Connection, statement: Select[Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows of `statement` as the DBAPI driver gives them (no SQLAlchemy type processing).
+
+    The caller converts what needs converting (see `_Readers`).
+    """
+    result = conn.execute(statement)
+    try:
+        cursor = result.cursor
+        while rows := cursor.fetchmany(_ROWS_PER_FETCH):
+            yield from rows
+    finally:
+        result.close()
+
+
+@dataclass(frozen=True)
+class _Readers:
+    """Converters from a driver's raw values: instants (naive UTC) and dates."""
+
+    instant: Callable[[Any], datetime]
+    day: Callable[[Any], date]
+
+    @classmethod
+    def of(cls, conn: Connection) -> _Readers:
+        if conn.dialect.name == "sqlite":  # SQLAlchemy's text forms, see duecall.db
+            return cls(lambda v: datetime.fromisoformat(v + "+00:00"), date.fromisoformat)
+        return cls(lambda v: v.replace(tzinfo=UTC), lambda v: v)
 
 
 def decide_for_phone(
@@ -301,6 +451,10 @@ class _Extras:
     preferences: dict[str, list[Preference]] = field(default_factory=lambda: defaultdict(list))
     history: dict[str, list[Attempt]] = field(default_factory=lambda: defaultdict(list))
 
+    def account_ids(self) -> set[str]:
+        """The accounts with any of these facts."""
+        return {*self.history, *self.flags, *self.holds, *self.preferences}
+
     def has_any(self, account_id: str) -> bool:
         return (
             account_id in self.history
@@ -319,20 +473,24 @@ class _Extras:
         policy: Policy,
         until: datetime | None = None,
         excluding_call: str | None = None,
+        span: Span = _ALL,
     ) -> _Extras:
-        """The facts at `at`; for a list of accounts, at every instant from `at` to `until`."""
+        """The facts at `at`; for a list of accounts, at every instant from `at` to `until`.
+
+        `span` narrows a query of accounts (or all) to a range of account_ids.
+        """
         extras = cls()
         flag = table_of(AccountFlag)
         for account_id, code in conn.execute(
             select(flag.c.account_id, type_coerce(flag.c.flag, String)).where(
-                _of(conn, flag, accounts)
+                _of(conn, flag, accounts), *_in_span(flag, span)
             )
         ):
             extras.flags[account_id].add(code)
         hold = table_of(HoldRow)
         for account_id, kind, last_day in conn.execute(
             select(hold.c.account_id, hold.c.kind, hold.c.until).where(
-                _of(conn, hold, accounts), hold.c.released_at.is_(None)
+                _of(conn, hold, accounts), *_in_span(hold, span), hold.c.released_at.is_(None)
             )
         ):
             extras.holds[account_id].append(Hold(kind, last_day))
@@ -340,16 +498,23 @@ class _Extras:
         for account_id, kind, number, days, start, end in conn.execute(
             select(
                 pref.c.account_id, pref.c.kind, pref.c.phone, pref.c.days, pref.c.start, pref.c.end
-            ).where(_of(conn, pref, accounts), pref.c.kind == "avoid")
+            ).where(_of(conn, pref, accounts), *_in_span(pref, span), pref.c.kind == "avoid")
         ):
             weekdays = frozenset(WEEKDAYS.index(d) for d in days or ())
             extras.preferences[account_id].append(Preference(kind, number, weekdays, start, end))
         if accounts is None or isinstance(accounts, Select):
-            assert until is None or until == at, "a span is for a list of accounts"
+            assert until is None or until == at, "a span of instants is for a list of accounts"
             _load_history(
-                conn, accounts, extras.history, at=at, policy=policy, excluding=excluding_call
+                conn,
+                accounts,
+                extras.history,
+                at=at,
+                policy=policy,
+                excluding=excluding_call,
+                span=span,
             )
         else:
+            assert span == _ALL, "a list of accounts is not narrowed by a span"
             _load_history_of(
                 conn,
                 accounts,
@@ -370,18 +535,36 @@ def _load_history(
     at: datetime,
     policy: Policy,
     excluding: str | None = None,
+    span: Span = _ALL,
 ) -> None:
+    """The attempts that decide at `at` for a query of accounts or all (within `span`).
+
+    Read as the driver gives them: a portfolio's recent attempts are hundreds of thousands.
+    """
     call, promise = table_of(Call), table_of(Promise)
     since = at - lookback(policy)
-    seen: set[tuple[str, datetime]] = set()
+    read = _Readers.of(conn)
+    instant, day = read.instant, read.day
+    older: set[tuple[str, datetime]] = set()
 
-    def add(rows: Iterable[Any]) -> None:
-        for account_id, started, phone, disposition, callback_at, ptp_date in rows:
-            if (account_id, started) not in seen:  # an old call can be both promise and callback
-                seen.add((account_id, started))
-                found[account_id].append(
-                    Attempt(started, phone, disposition, ptp_date, callback_at)
+    def add(statement: Select[Any], *, recent: bool) -> None:
+        for account_id, started, phone, disposition, callback_at, ptp_date in _raw_rows(
+            conn, statement
+        ):
+            started = instant(started)
+            if not recent:  # an old call can be both promise and callback: once only
+                if (account_id, started) in older:
+                    continue
+                older.add((account_id, started))
+            found[account_id].append(
+                Attempt(
+                    started,
+                    phone,
+                    disposition,
+                    None if ptp_date is None else day(ptp_date),
+                    None if callback_at is None else instant(callback_at),
                 )
+            )
 
     columns = (
         call.c.account_id,
@@ -392,73 +575,67 @@ def _load_history(
         promise.c.promised_date,
     )
     with_promise = call.outerjoin(promise, promise.c.call_id == call.c.call_id)
-    mine = (
-        _of(conn, call, accounts)
-        if excluding is None
-        else and_(_of(conn, call, accounts), call.c.call_id != excluding)
-    )
+    mine = and_(_of(conn, call, accounts), *_in_span(call, span))
+    if excluding is not None:
+        mine = and_(mine, call.c.call_id != excluding)
     add(
-        conn.execute(
-            select(*columns)
-            .select_from(with_promise)
-            .where(mine, call.c.started_at > since, call.c.started_at <= at)
-        )
+        select(*columns)
+        .select_from(with_promise)
+        .where(mine, call.c.started_at > since, call.c.started_at <= at),
+        recent=True,
     )
     # Older wrong-number reports: the phone's status says so too, but the call is the evidence.
     add(
-        conn.execute(
-            select(*columns)
-            .select_from(with_promise)
-            .where(
-                mine,
-                call.c.started_at <= since,
-                call.c.disposition == "WRONG_NUMBER",
-                call.c.phone.is_not(None),
-            )
-        )
+        select(*columns)
+        .select_from(with_promise)
+        .where(
+            mine,
+            call.c.started_at <= since,
+            call.c.disposition == "WRONG_NUMBER",
+            call.c.phone.is_not(None),
+        ),
+        recent=False,
     )
     # The latest promise, when older than the lookback and its date is still ahead: start from
     # promises dated ahead (few) and keep those no later promise supersedes.
     later_ptp = call.alias("later_ptp")
     add(
-        conn.execute(
-            select(*columns)
-            .select_from(with_promise)
-            .where(
-                mine,
-                promise.c.promised_date >= (at - timedelta(days=1)).date(),
-                call.c.disposition == "PTP",
-                call.c.started_at <= since,
-                ~exists().where(
-                    and_(
-                        later_ptp.c.disposition == "PTP",
-                        later_ptp.c.account_id == call.c.account_id,
-                        later_ptp.c.started_at > call.c.started_at,
-                        later_ptp.c.started_at <= at,
-                    )
-                ),
-            )
-        )
+        select(*columns)
+        .select_from(with_promise)
+        .where(
+            mine,
+            promise.c.promised_date >= (at - timedelta(days=1)).date(),
+            call.c.disposition == "PTP",
+            call.c.started_at <= since,
+            ~exists().where(
+                and_(
+                    later_ptp.c.disposition == "PTP",
+                    later_ptp.c.account_id == call.c.account_id,
+                    later_ptp.c.started_at > call.c.started_at,
+                    later_ptp.c.started_at <= at,
+                )
+            ),
+        ),
+        recent=False,
     )
     # The latest attempt, when older than the lookback and it asked for a callback still ahead.
     later = call.alias("later")
     add(
-        conn.execute(
-            select(*columns)
-            .select_from(with_promise)
-            .where(
-                mine,
-                call.c.started_at <= since,
-                call.c.callback_at >= at - policy.callback_tolerance,
-                ~exists().where(
-                    and_(
-                        later.c.account_id == call.c.account_id,
-                        later.c.started_at > call.c.started_at,
-                        later.c.started_at <= at,
-                    )
-                ),
-            )
-        )
+        select(*columns)
+        .select_from(with_promise)
+        .where(
+            mine,
+            call.c.started_at <= since,
+            call.c.callback_at >= at - policy.callback_tolerance,
+            ~exists().where(
+                and_(
+                    later.c.account_id == call.c.account_id,
+                    later.c.started_at > call.c.started_at,
+                    later.c.started_at <= at,
+                )
+            ),
+        ),
+        recent=False,
     )
 
 
