@@ -20,14 +20,16 @@ one JSON or array parameter and read each account's attempts from a covering ind
 from __future__ import annotations
 
 import json
-import multiprocessing
+import pickle
+import subprocess
+import sys
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import (
     Connection,
@@ -194,10 +196,15 @@ def _decide_account(
     callable_phones = [number for number, _, status in listed if status == "ok"]
     if not callable_phones:
         return Screening(account_id, None, _no_phone(tz, listed, at, policy))
-    overdue = dpd is None or dpd >= 1
-    bare = not extras.has_any(account_id) and len(callable_phones) == len(listed)
-    account = None
-    if not bare:
+    decisions: Iterator[Decision]
+    if len(callable_phones) == len(listed) and not extras.has_any(account_id):
+        # Nothing but the phones' zones and the dpd class matter: one decision for all alike.
+        overdue = dpd is None or dpd >= 1
+        decisions = (
+            _shared_decision(number, overdue, dpd, tz, memo, at, policy)
+            for number in callable_phones
+        )
+    else:
         account = AccountFacts(
             account_id=account_id,
             dpd=dpd,
@@ -209,25 +216,36 @@ def _decide_account(
             wrong_numbers=frozenset(n for n, _, status in listed if status == "wrong_number"),
             phones_known_valid=True,
         )
-    history = tuple(extras.history.get(account_id, ()))
+        history = tuple(extras.history.get(account_id, ()))
+        decisions = (
+            decide(Case(at, number, account, history), policy) for number in callable_phones
+        )
     best: Screening | None = None
-    for number in callable_phones:
-        if account is None:  # nothing but the phone's zones and the dpd class matter
-            zones = (tz,) if tz else (valid_phone_zones(number) or policy.fallback_zones)
-            decision = memo.get((zones, overdue, at))
-            if decision is None:
-                facts = AccountFacts(
-                    dpd=dpd, timezone=tz, phones=(number,), phones_known_valid=True
-                )
-                decision = memo[(zones, overdue, at)] = decide(Case(at, number, facts), policy)
-        else:
-            decision = decide(Case(at, number, account, history), policy)
+    for number, decision in zip(callable_phones, decisions, strict=True):
         if decision.allowed:
             return Screening(account_id, number, decision)
         if best is None or _sooner(decision, best.decision):
             best = Screening(account_id, number, decision)
     assert best is not None
     return best
+
+
+def _shared_decision(
+    number: str,
+    overdue: bool,
+    dpd: int | None,
+    tz: str | None,
+    memo: Memo,
+    at: datetime,
+    policy: Policy,
+) -> Decision:
+    """The decision for a phone of an account with no facts but its zone and dpd class."""
+    zones = (tz,) if tz else (valid_phone_zones(number) or policy.fallback_zones)
+    decision = memo.get((zones, overdue, at))
+    if decision is None:
+        facts = AccountFacts(dpd=dpd, timezone=tz, phones=(number,), phones_known_valid=True)
+        decision = memo[(zones, overdue, at)] = decide(Case(at, number, facts), policy)
+    return decision
 
 
 Accounts = Select[Any] | Sequence[str] | None  # a query of account_ids, a list of them, or all
@@ -245,9 +263,7 @@ def _screen_portfolio(
     more than the decisions.
     """
     extras = _Extras.load(conn, accounts, at=at, policy=policy, span=span)
-    special = extras.account_ids()
     memo: Memo = {}
-    shared: dict[tuple[tuple[str, ...], bool], Decision] = {}
     acc, phone = table_of(Account), table_of(Phone)
     phones = func.aggregate_strings(
         phone.c.number + "," + phone.c.source + "," + cast(phone.c.status, String), ";"
@@ -256,32 +272,29 @@ def _screen_portfolio(
         select(acc.c.account_id, acc.c.dpd, acc.c.timezone, phones)
         .select_from(acc.outerjoin(phone, phone.c.account_id == acc.c.account_id))
         .where(_of(conn, acc, accounts), *_in_span(acc, span))
-        .group_by(acc.c.account_id, acc.c.dpd, acc.c.timezone)
+        .group_by(acc.c.account_id)  # the key: dpd and zone follow from it
         .order_by(acc.c.account_id)
     )
+    special = extras.account_ids()
     for account_id, dpd, tz, joined in _raw_rows(conn, query):
         if joined is not None and ";" not in joined and account_id not in special:
-            number, _, status = joined.split(",")
-            if status == "ok":
-                # One callable phone and nothing else known: only its zones and the dpd class
-                # matter, so the decision is shared (the same as `_decide_account` makes).
+            number, source, status = joined.split(",")
+            if status == "ok":  # most of a portfolio: one phone, no other facts
                 overdue = dpd is None or dpd >= 1
-                zones = (tz,) if tz else (valid_phone_zones(number) or policy.fallback_zones)
-                decision = shared.get((zones, overdue))
-                if decision is None:
-                    facts = AccountFacts(
-                        dpd=dpd, timezone=tz, phones=(number,), phones_known_valid=True
-                    )
-                    decision = shared[(zones, overdue)] = decide(Case(at, number, facts), policy)
+                decision = _shared_decision(number, overdue, dpd, tz, memo, at, policy)
                 yield Screening(account_id, number, decision)
                 continue
-        listed: Listed = []
-        if joined is not None:
-            for entry in joined.split(";"):
-                number, source, status = entry.split(",")
-                listed.append((number, source, status))
-            listed.sort(key=_phone_order)
+            listed: Listed = [(number, source, status)]
+        elif joined is None:
+            listed = []
+        else:
+            listed = sorted(map(_phone_entry, joined.split(";")), key=_phone_order)
         yield _decide_account(account_id, dpd, tz, listed, extras, memo, at, policy)
+
+
+def _phone_entry(joined: str) -> tuple[str, str, str]:
+    number, source, status = joined.split(",")
+    return number, source, status
 
 
 def _sharded(conn: Connection, at: datetime, policy: Policy, workers: int) -> Iterator[Screening]:
@@ -294,14 +307,78 @@ def _sharded(conn: Connection, at: datetime, policy: Policy, workers: int) -> It
         # (An in-memory SQLite store is seen by this connection only.)
         yield from _screen_portfolio(conn, None, at, policy, _ALL)
         return
-    # Spawned, not forked: SQLite's locks do not survive fork() in a process with the store open.
-    context = multiprocessing.get_context("spawn")
     address = url.render_as_string(hide_password=False)
-    with ProcessPoolExecutor(max_workers=len(spans) - 1, mp_context=context) as pool:
-        others = [pool.submit(_screen_shard, address, at, policy, span) for span in spans[1:]]
+    shards = [_Shard.start(address, at, policy, span) for span in spans[1:]]
+    try:
         yield from _screen_portfolio(conn, None, at, policy, spans[0])
-        for shard in others:
+        for shard in shards:
             yield from shard.result()
+    finally:
+        for shard in shards:
+            shard.stop()
+
+
+@dataclass
+class _Shard:
+    """A shard screened by a fresh Python process (not forked: SQLite's locks do not survive
+    fork() in a process with the store open), which pickles its screenings to a temporary file.
+
+    The store's address (with its password) goes to the process through a pipe, not its
+    arguments, which other users of the machine can see.
+    """
+
+    process: subprocess.Popen[bytes]
+    out: IO[bytes]
+    err: IO[bytes]
+
+    @classmethod
+    def start(cls, address: str, at: datetime, policy: Policy, span: Span) -> _Shard:
+        # Closed by stop(), when the shard is done with.
+        out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from compliance.screening import _shard_main; _shard_main()"],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=err,
+        )
+        assert process.stdin is not None
+        with process.stdin:
+            process.stdin.write(pickle.dumps((address, at, policy, span)))
+        return cls(process, out, err)
+
+    def result(self) -> list[Screening]:
+        if self.process.wait() != 0:
+            self.err.seek(0)
+            lines = self.err.read().decode(errors="replace").strip().splitlines()
+            raise RuntimeError(
+                f"a screening shard failed (exit {self.process.returncode}): "
+                f"{lines[-1] if lines else 'no message'}"
+            )
+        self.out.seek(0)
+        screenings: list[Screening] = pickle.load(self.out)
+        return screenings
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.out.close()
+        self.err.close()
+
+
+def _shard_main() -> None:
+    """The process of a `_Shard`: its order on stdin, its screenings pickled to stdout."""
+    address, at, policy, span = pickle.load(sys.stdin.buffer)
+    engine = make_engine(address)
+    try:
+        with engine.connect() as conn:
+            # A reader: SQLite's default BEGIN here takes the write lock (see duecall.db).
+            conn.execution_options(sqlite_begin="DEFERRED")
+            screenings = list(_screen_portfolio(conn, None, at, policy, span))
+    finally:
+        engine.dispose()
+    pickle.dump(screenings, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.flush()
 
 
 def _shard_spans(conn: Connection, workers: int) -> list[Span]:
@@ -317,18 +394,6 @@ def _shard_spans(conn: Connection, workers: int) -> list[Span]:
         if skipped and bound is not None and (not bounds or bound > bounds[-1]):
             bounds.append(bound)
     return list(pairwise([None, *bounds, None]))
-
-
-def _screen_shard(url: str, at: datetime, policy: Policy, span: Span) -> list[Screening]:
-    """One shard of `_sharded`, in a process of its own."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            # A reader: SQLite's default BEGIN here takes the write lock (see duecall.db).
-            conn.execution_options(sqlite_begin="DEFERRED")
-            return list(_screen_portfolio(conn, None, at, policy, span))
-    finally:
-        engine.dispose()
 
 
 def _phone_order(phone: tuple[str, str, str]) -> tuple[int, str]:
