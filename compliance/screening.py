@@ -10,7 +10,9 @@ facts assembled from the store:
 - phones with their status (wrong numbers and invalid numbers are never dialled), flags, holds
   not released, and avoid-preferences.
 Most accounts of a portfolio have none of these at a given instant; their decision depends only
-on their phone's zones and dpd class, so it is made once per (zones, class) and shared.
+on their phone's zones and dpd class, so it is made once per (zones, class) and shared. A
+portfolio is read as the driver's own rows, one per account with its phones joined in SQL, and
+can be split into account_id ranges screened at once by separate processes (`workers`).
 
 A list of accounts (the dialer's candidates) is loaded once as a `Batch` that decides for any
 of them at any instant of a span (each call at its own paced slot): its queries pass the ids as
@@ -111,7 +113,8 @@ def iter_screen(
     `workers` > 1 screens a whole portfolio (`accounts` None) in that many shards of account_id
     ranges at once, each in its own process with its own connection but the first, which uses
     `conn`: so each shard other than the first sees the store as committed when it starts, not
-    what `conn`'s transaction has written and not yet committed.
+    what `conn`'s transaction has written and not yet committed. A list or a query of accounts
+    is screened in this process whatever `workers` says.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
