@@ -665,15 +665,19 @@ def _load_history(
         recent=False,
     )
     # The latest promise, when older than the lookback and its date is still ahead: start from
-    # promises dated ahead (few) and keep those no later promise supersedes.
+    # promises dated ahead (few) and keep those no later promise supersedes. (The disposition
+    # is compared through coalesce so that SQLite does not start from every PTP call instead.)
     later_ptp = call.alias("later_ptp")
+    dated_ahead = select(promise.c.call_id).where(
+        promise.c.promised_date >= (at - timedelta(days=1)).date()
+    )
     add(
         select(*columns)
         .select_from(with_promise)
         .where(
             mine,
-            promise.c.promised_date >= (at - timedelta(days=1)).date(),
-            call.c.disposition == "PTP",
+            call.c.call_id.in_(dated_ahead),
+            func.coalesce(call.c.disposition, "") == "PTP",
             call.c.started_at <= since,
             ~exists().where(
                 and_(
