@@ -14,6 +14,7 @@ import argparse
 import inspect
 import os
 import random
+import resource
 import tempfile
 import time
 from collections.abc import Iterator
@@ -187,7 +188,7 @@ def screening(
         f"{accounts:,} accounts (`duecall seed`, as of {AS_OF}) and {calls:,} calls over 90 days; "
         f"screened at {AT.isoformat()} (11:00 in Mumbai) under `rbi`:",
         "",
-        "| store | accounts screened | seconds | CPU s (this process) | accounts/s | load | "
+        "| store | accounts screened | seconds | CPU s (this process and its shards) | accounts/s | load | "
         "allowed | blocked |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -196,14 +197,24 @@ def screening(
         for backend in backends:
             with book(backend, Path(workdir), accounts, calls, rebuild=rebuild) as url:
                 engine = make_engine(url)
-                for label, chosen in (
-                    ("all", None),
-                    ("1,000", select(Account.account_id).order_by(Account.account_id).limit(1000)),
+                for label, chosen, workers in (
+                    ("all", None, 1),
+                    ("all, in 2 processes", None, 2),
+                    (
+                        "1,000",
+                        select(Account.account_id).order_by(Account.account_id).limit(1000),
+                        1,
+                    ),
                 ):
                     with engine.connect() as conn:
                         started, cpu = time.perf_counter(), time.process_time()
-                        result = screen(conn, chosen, at=AT, policy=policy)
+                        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+                        result = screen(conn, chosen, at=AT, policy=policy, workers=workers)
                         cpu = time.process_time() - cpu
+                        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                        cpu += (after.ru_utime + after.ru_stime) - (
+                            children.ru_utime + children.ru_stime
+                        )
                         elapsed = time.perf_counter() - started
                     allowed = sum(1 for s in result.values() if s.decision.allowed)
                     lines.append(

@@ -12,6 +12,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import islice
+from operator import gt
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,7 +96,9 @@ def decide(case: Case, policy: Policy) -> Decision:
     """Decide on `case` under `policy`."""
     context = _Context(case, policy)
     blocks = context.evaluate(case.at)
-    reasons = tuple(Reason(b.rule, b.detail) for b in sorted(blocks, key=_rule_order))
+    reasons = (
+        tuple(Reason(b.rule, b.detail) for b in sorted(blocks, key=_rule_order)) if blocks else ()
+    )
     return Decision(
         allowed=not blocks,
         reasons=reasons,
@@ -136,16 +140,18 @@ class _Context:
     def __init__(self, case: Case, policy: Policy) -> None:
         self.policy = policy
         self.zone_names = candidate_zones(case, policy)
-        self.zones = tuple(zone(z) for z in self.zone_names)
+        self.zones = _zones(self.zone_names)
         self.reference = self.zones[0]  # local days for caps, promises and holds
         self.overdue = case.account.dpd is None or case.account.dpd >= 1
         self.account = case.account
         self.phone = case.phone
         history = case.history
-        if any(history[i].at > history[i + 1].at for i in range(len(history) - 1)):
+        times = [a.at if a.at.tzinfo is UTC else a.at.astimezone(UTC) for a in history]
+        if len(times) > 1 and any(map(gt, times, islice(times, 1, None))):
             history = tuple(sorted(history, key=_attempt_at))
+            times = [a.at if a.at.tzinfo is UTC else a.at.astimezone(UTC) for a in history]
         self.history = history
-        self.times = [a.at if a.at.tzinfo is UTC else a.at.astimezone(UTC) for a in history]
+        self.times = times
         # Local dates are computed for the few attempts a rule looks at, not for all of them.
         self.conversations: list[int] = []
         self.promises: list[int] = []
@@ -158,9 +164,12 @@ class _Context:
                 self.promises.append(i)
             if code == "WRONG_NUMBER" and self.wrong_number_at is None and a.phone == case.phone:
                 self.wrong_number_at = a.at
-        self.preferences = [
-            p for p in case.account.preferences if p.phone is None or p.phone == case.phone
-        ]
+        preferences = case.account.preferences
+        self.preferences = (
+            [p for p in preferences if p.phone is None or p.phone == case.phone]
+            if preferences
+            else []
+        )
         flags = case.account.flags
         self.blocking_flags = sorted(flags & policy.blocking_flags) if flags else []
 
@@ -371,6 +380,11 @@ class _Context:
             if not blocks:
                 return t
         return None
+
+
+@lru_cache(maxsize=1024)
+def _zones(names: tuple[str, ...]) -> tuple[ZoneInfo, ...]:
+    return tuple(zone(z) for z in names)
 
 
 @lru_cache(maxsize=8192)

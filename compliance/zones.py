@@ -31,7 +31,7 @@ def phone_zones(phone: str) -> tuple[str, ...]:
 
 
 @cache
-def _single_zone_countries() -> dict[str, str]:
+def _single_zone_countries() -> dict[str, tuple[str]]:
     """Calling codes for which every entry of phonenumbers' zone data names the same one zone."""
     zones_by_code: dict[str, set[tuple[str, ...]]] = {}
     for prefix, zones in TIMEZONE_DATA.items():
@@ -46,7 +46,7 @@ def _single_zone_countries() -> dict[str, str]:
         if code is not None:
             zones_by_code.setdefault(code, set()).add(zones)
     return {
-        code: next(iter(found))[0]
+        code: (next(iter(found))[0],)
         for code, found in zones_by_code.items()
         if len(found) == 1 and len(next(iter(found))) == 1
     }
@@ -58,10 +58,12 @@ def valid_phone_zones(phone: str) -> tuple[str, ...]:
     For a country with one zone everywhere (India: Asia/Calcutta) every valid number is in it, so
     the costly number-type lookup is skipped; the answer is the one phonenumbers would give.
     """
-    for n in (1, 2, 3):
-        single = _single_zone_countries().get(phone[1 : 1 + n]) if phone.startswith("+") else None
-        if single is not None:
-            return (single,)
+    if phone.startswith("+"):
+        single = _single_zone_countries()
+        for n in (2, 3, 4):
+            found = single.get(phone[1:n])
+            if found is not None:
+                return found
     return phone_zones(phone)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from compliance.engine import Decision, decide
 from compliance.facts import AccountFacts, Attempt, Case, Hold, Preference
 from compliance.policy import load_policy
-from compliance.screening import Batch, Screening, screen
+from compliance.screening import Batch, Screening, _shard_spans, iter_screen, screen
 from crm.models import (
     Account,
     AccountFlag,
@@ -220,6 +220,37 @@ def test_a_batch_decides_at_any_instant_of_its_span(db: Database, policy_name: s
     ):
         screened = {a: batch.decide(a, at) for a in expected}
         check_equal(expected, screened, policy_name, at)
+
+
+@pytest.mark.parametrize(("policy_name", "workers"), [("rbi", 2), ("us-regf", 3)])
+def test_a_portfolio_screened_in_shards_equals_single_decisions(
+    db: Database, policy_name: str, workers: int
+) -> None:
+    """Each shard (an account_id range, in a process of its own) decides as a single decision."""
+    expected = populate(db, 250, seed=14)
+    with db.engine.connect() as conn:
+        spans = _shard_spans(conn, workers)
+        streamed = [
+            s.account_id
+            for s in iter_screen(
+                conn, None, at=AT, policy=load_policy(policy_name), workers=workers
+            )
+        ]
+        screened = screen(conn, None, at=AT, policy=load_policy(policy_name), workers=workers)
+    assert len(spans) == workers
+    assert streamed == sorted(expected)  # every account once, in account_id order
+    outcomes = check_equal(expected, screened, policy_name)
+    assert min(outcomes.values()) >= 20, outcomes
+
+
+def test_shard_spans_cover_every_account_once(db: Database) -> None:
+    populate(db, 10, seed=15)
+    with db.engine.connect() as conn:
+        assert _shard_spans(conn, 1) == [(None, None)]
+        assert _shard_spans(conn, 3) == [(None, "A0003"), ("A0003", "A0006"), ("A0006", None)]
+        assert _shard_spans(conn, 40) == [(None, "A0001"), *[(f"A{n:04d}", f"A{n + 1:04d}") for n in range(1, 9)], ("A0009", None)]  # fmt: skip
+        with pytest.raises(ValueError, match="workers must be at least 1"):
+            screen(conn, None, at=AT, policy=load_policy("rbi"), workers=0)
 
 
 def test_screening_a_subset(db: Database) -> None:
