@@ -157,7 +157,7 @@ def create_app(
     app.include_router(compliance.routes.router)
     app.include_router(dialer.routes.router)
     app.include_router(dialer.webhooks.router)
-    app.include_router(agent.webhooks.router)
+    agent.webhooks.install(app)
     app.include_router(agent.relay.router)
     web.app.install(app, context.settings)
     return app

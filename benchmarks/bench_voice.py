@@ -117,24 +117,33 @@ async def _conversation(
             raise RuntimeError(f"{target}: HTTP {response.status_code} {response.text[:200]}")
 
 
-async def _load(base: str, calls: int, bare: bool, think: float) -> tuple[list[float], float]:
+async def _load(
+    base: str, calls: int, bare: bool, think: float, pid: int
+) -> tuple[list[float], float, float]:
+    """The latencies, the wall seconds, and the server's CPU seconds of the measured calls."""
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=calls, max_keepalive_connections=calls)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         # One whole conversation first, unmeasured: imports and caches warm up as in service.
         await _conversation(client, base, calls, bare, [], 0.0)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_s(pid)
         await asyncio.gather(
             *(_conversation(client, base, n, bare, latencies, think) for n in range(calls))
         )
-        return latencies, time.perf_counter() - started
+        return latencies, time.perf_counter() - started, _cpu_s(pid) - cpu
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds used by process `pid` so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] * 1000
 
 
-def run(backend: str, calls: int, rounds: int, think: float) -> list[str]:
+def run(backend: str, calls: int, rounds: int, think: float, server_args: list[str]) -> list[str]:
     rows = []
     with (
         TemporaryDirectory(prefix="duecall-bench-voice-") as tmp,
@@ -149,6 +158,9 @@ def run(backend: str, calls: int, rounds: int, think: float) -> list[str]:
             "DUECALL_SCHEDULER": "off", "DUECALL_CLOCK": CLOCK, "DUECALL_LOG_LEVEL": "WARNING",
             "DUECALL_TELEPHONY": "simulator",
         }  # fmt: skip
+        tree = os.environ.get("DUECALL_BENCH_SERVER_TREE")
+        if tree:  # an A/B comparison: the server from another checkout, measured the same way
+            env["PYTHONPATH"] = tree
         for round_ in range(rounds):
             for label, bare, pause in (
                 ("agent turn", False, think),
@@ -161,27 +173,28 @@ def run(backend: str, calls: int, rounds: int, think: float) -> list[str]:
                     [sys.executable, "-m", "uvicorn", "benchmarks.bench_voice:app", "--factory",
                      "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
                      "--log-level", "warning", "--no-access-log",
-                     "--timeout-keep-alive", "60"],
-                    env=env,
+                     "--timeout-keep-alive", "60", *server_args],
+                    env=env, cwd=tree or None,
                 )  # fmt: skip
                 try:
                     _wait_up(base)
-                    latencies, seconds = asyncio.run(_load(base, calls, bare, pause))
+                    measured = asyncio.run(_load(base, calls, bare, pause, server.pid))
                 finally:
                     server.terminate()
                     server.wait(10)
-                rows.append((round_, label, latencies, seconds))
-    best: dict[str, tuple[list[float], float]] = {}
-    for _round, label, latencies, seconds in rows:
+                rows.append((round_, label, *measured))
+    best: dict[str, tuple[list[float], float, float]] = {}
+    for _round, label, latencies, seconds, cpu in rows:
         if label not in best or _percentile(latencies, 0.99) < _percentile(best[label][0], 0.99):
-            best[label] = (latencies, seconds)
+            best[label] = (latencies, seconds, cpu)
     lines = []
     bare_p99 = _percentile(best["constant TwiML"][0], 0.99)
-    for label, (latencies, seconds) in best.items():
+    for label, (latencies, seconds, cpu) in best.items():
         p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
         lines.append(
             f"| {backend} | {label} | {calls} | {len(latencies):,} | {p50:.1f} | {p99:.1f} "
-            f"| {p99 / bare_p99:.1f}× | {len(latencies) / seconds:,.0f} |"
+            f"| {p99 / bare_p99:.1f}× | {len(latencies) / seconds:,.0f} "
+            f"| {cpu * 1000 / len(latencies):.2f} |"
         )
     return lines
 
@@ -200,7 +213,7 @@ def _reset(url: str, calls: int) -> None:
 
 
 def _wait_up(base: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded machine starts it slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -217,17 +230,22 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--rounds", type=int, default=3, help="best p99 of this many runs")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--think", type=float, default=3.0, help="mean seconds between turns")
+    parser.add_argument(
+        "--uvicorn-args", default="", help='more options for the server, e.g. "--http h11"'
+    )
     args = parser.parse_args(argv)
     lines = [
         f"{args.calls} concurrent scripted calls of {len(TURNS) + 1} webhook requests each, one "
         f"uvicorn worker, {args.think:g} s on average between a call's requests (speech); latency "
         f"measured by the client; best p99 of {args.rounds} runs. Ratio: p99 against the "
         "constant-TwiML endpoint under the same load in the same run. 'Back to back': no pauses, "
-        "the server saturated; its requests/s is the throughput.",
+        "the server saturated; its requests/s is the throughput. CPU: the server process's user + "
+        "system time per request (/proc), less moved by other load than the latencies.",
         "",
-        "| store | endpoint | calls | requests | p50 ms | p99 ms | p99 ratio | requests/s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| store | endpoint | calls | requests | p50 ms | p99 ms | p99 ratio | requests/s "
+        "| CPU ms/request |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for backend in args.backends.split(","):
-        lines += run(backend, args.calls, args.rounds, args.think)
+        lines += run(backend, args.calls, args.rounds, args.think, args.uvicorn_args.split())
     return lines

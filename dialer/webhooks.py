@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -81,6 +82,10 @@ QUERY_SHAPES: dict[str, Callable[[str], bool]] = {"turn": _COUNT}
 FORM = "application/x-www-form-urlencoded"
 
 
+# As Starlette's form parser: at most this many fields (400 beyond).
+MAX_FORM_FIELDS = 1000
+
+
 @access_check
 async def signed_params(
     request: Request, context: ContextDep, telephony: TelephonyDep
@@ -91,6 +96,11 @@ async def signed_params(
     the Host or X-Forwarded-* headers. A body that is not a form gets 415; a signed request
     with a parameter of the wrong shape gets 400.
     """
+    return await verified_params(request, context.settings.public_base_url, telephony)
+
+
+async def verified_params(request: Request, base_url: str, telephony: Telephony) -> dict[str, str]:
+    """`signed_params` for any handler that has the request (the voice webhooks' lean path)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("", FORM):
         raise HTTPException(
@@ -98,10 +108,10 @@ async def signed_params(
         )
     repeated: dict[str, list[str]] = {}
     if content_type == FORM:
-        for key, value in (await request.form()).multi_items():
-            repeated.setdefault(key, []).append(str(value))
+        for key, value in parse_form(await request.body()):
+            repeated.setdefault(key, []).append(value)
     params: dict[str, str | list[str]] = dict(repeated)
-    url = context.settings.public_base_url + request.url.path
+    url = base_url + request.url.path
     if request.url.query:
         url += "?" + request.url.query
     signature = request.headers.get("X-Twilio-Signature", "")
@@ -116,6 +126,19 @@ async def signed_params(
                     status.HTTP_400_BAD_REQUEST, f"{name}: not a value Twilio sends"
                 )
     return single
+
+
+def parse_form(body: bytes) -> list[tuple[str, str]]:
+    """An x-www-form-urlencoded body's fields, in order, read as Starlette's form parser reads
+    them: split on "&", empty pieces skipped, a piece without "=" a name with an empty value,
+    bytes as Latin-1 and %-escapes as UTF-8; 400 beyond MAX_FORM_FIELDS."""
+    fields = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+    if len(fields) > MAX_FORM_FIELDS:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"Too many fields. Maximum number of fields is {MAX_FORM_FIELDS}.",
+        )
+    return fields
 
 
 TwilioParams = Annotated[dict[str, str], Depends(signed_params)]

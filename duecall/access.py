@@ -3,9 +3,11 @@
 An access check is a FastAPI dependency marked with `@access_check`: the API's role checks
 (`duecall.deps.RoleCheck`), the screens' (`web.session.ScreenRoleCheck`, `PageOrToken`), the
 X-Twilio-Signature check of webhooks (`dialer.webhooks.signed_params`) and the /metrics reader.
-`unchecked_routes(app)` walks every route of the built app, HTTP and WebSocket, including those
-of included routers, and names each one whose dependencies hold no access check and that is not
-listed in `PUBLIC` with the reason it may be public; a test keeps that list empty.
+A plain Starlette route (the agent's voice webhooks, see `agent.webhooks`) has no dependencies:
+its endpoint carries the mark itself, as the endpoint does the check. `unchecked_routes(app)`
+walks every route of the built app, HTTP and WebSocket, including those of included routers, and
+names each one with no access check that is not listed in `PUBLIC` with the reason it may be
+public; a test keeps that list empty.
 """
 
 from __future__ import annotations
@@ -55,23 +57,32 @@ def _checked(dependant: Dependant) -> bool:
 
 def route_keys(app: FastAPI) -> Iterator[tuple[str, Dependant | None]]:
     """`("METHOD /path", dependant)` for every route of `app` (dependant None: not FastAPI's)."""
+    for key, dependant, _checks_itself in _routes(app):
+        yield key, dependant
+
+
+def _routes(app: FastAPI) -> Iterator[tuple[str, Dependant | None, bool]]:
+    """`route_keys`, and whether the route's endpoint is itself marked as an access check."""
     for route in iter_route_contexts(app.routes):
         original = route.original_route
         if isinstance(original, Mount):
-            yield f"MOUNT {route.path}", None
+            yield f"MOUNT {route.path}", None, False
             continue
         dependant: Dependant | None = getattr(route, "dependant", None)
+        checks_itself = dependant is None and is_access_check(route.endpoint)
         if isinstance(original, WebSocketRoute) or route.methods is None:
-            yield f"WEBSOCKET {route.path}", dependant
+            yield f"WEBSOCKET {route.path}", dependant, checks_itself
             continue
         for method in sorted(route.methods - {"HEAD"}) or ["HEAD"]:
-            yield f"{method} {route.path}", dependant
+            yield f"{method} {route.path}", dependant, checks_itself
 
 
 def unchecked_routes(app: FastAPI) -> list[str]:
     """Routes anyone could reach that are not public on purpose (see the module docstring)."""
     return [
         key
-        for key, dependant in route_keys(app)
-        if key not in PUBLIC and (dependant is None or not _checked(dependant))
+        for key, dependant, checks_itself in _routes(app)
+        if key not in PUBLIC
+        and not checks_itself
+        and (dependant is None or not _checked(dependant))
     ]

@@ -159,6 +159,27 @@ def test_dispositions_and_webhook_latency_are_counted_as_callbacks_apply(
     assert value(client, "duecall_webhook_duration_seconds_count", route=route) == 4
 
 
+def test_voice_turns_are_timed_under_their_route(
+    client: TestClient, db: Database, fake: FakeTelephony
+) -> None:
+    sid = "CA" + "ab" * 16
+    with db.session() as session, session.begin():
+        add_account(session, "A1")
+        add_call(
+            session, "A1", call_id="C1", disposition=None, status="in-progress",
+            provider_call_sid=sid, source="dialer",
+        )  # fmt: skip
+    for path in ("/twilio/voice/C1", "/twilio/voice/C1?turn=1", "/twilio/voicemail/C1"):
+        params = {"CallSid": sid}
+        signature = fake.sign(PUBLIC_URL + path, params)
+        response = client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/xml"
+    seconds = "duecall_webhook_duration_seconds_count"
+    assert value(client, seconds, route="/twilio/voice/{call_id}") == 2
+    assert value(client, seconds, route="/twilio/voicemail/{call_id}") == 1
+
+
 def test_a_rolled_back_disposition_is_not_counted(db: Database) -> None:
     context = AppContext.from_settings(Settings(DUECALL_DATABASE_URL=db.url))
     try:

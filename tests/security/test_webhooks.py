@@ -4,19 +4,22 @@ requests with missing, extra or hostile parameters get a clear 4xx, never a 500.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.datastructures import Headers
+from starlette.formparsers import FormParser
 from twilio.request_validator import RequestValidator
 
 from dialer.telephony import FakeTelephony
-from dialer.webhooks import PARAMETER_SHAPES
+from dialer.webhooks import MAX_FORM_FIELDS, PARAMETER_SHAPES, parse_form
 from duecall.clock import FixedClock
 from duecall.live import free_socket, serving
 from duecall.settings import Settings
@@ -143,6 +146,57 @@ def test_our_own_turn_number_is_checked_too(client: TestClient, fake: FakeTeleph
         400,
         "turn: not a value Twilio sends",
     )
+
+
+def test_a_negative_turn_number_is_refused_as_fastapi_refuses_a_query_declared_ge_0(
+    client: TestClient, fake: FakeTelephony
+) -> None:
+    declared = FastAPI()
+
+    @declared.post("/twilio/voice/{call_id}")
+    def voice(call_id: str, turn: int = Query(0, ge=0)) -> None: ...
+
+    route = "/twilio/voice/C1?turn=-1"
+    headers = {**FORM, "X-Twilio-Signature": signed(fake, route, {})}
+    response = client.post(route, headers=headers)
+    expected = TestClient(declared).post(route)
+    assert (response.status_code, response.json()) == (422, expected.json())
+    assert response.json()["detail"][0]["loc"] == ["query", "turn"]
+
+
+def _starlette_form(body: bytes) -> list[tuple[str, str]]:
+    async def stream() -> AsyncIterator[bytes]:
+        yield body
+
+    async def parse() -> list[tuple[str, str]]:
+        form = await FormParser(Headers({}), stream()).parse()
+        return [(key, str(value)) for key, value in form.multi_items()]
+
+    return asyncio.run(parse())
+
+
+form_pieces = st.sampled_from(
+    [b"a", b"B", b"=", b"&", b"+", b";", b" ", b"%", b"%2", b"%26", b"%3D", b"%C3%A9", b"%E9",
+     b"%zz", b"\xc3\xa9", b"\xff", b"\x00"]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(body=st.lists(form_pieces, max_size=16).map(b"".join) | st.binary(max_size=24))
+def test_form_bodies_are_read_as_starlettes_form_parser_reads_them(body: bytes) -> None:
+    """The webhooks parse the body themselves: what is signed must be what Starlette reads."""
+    assert parse_form(body) == _starlette_form(body)
+
+
+def test_too_many_form_fields_are_refused_as_starlette_refuses_them(
+    client: TestClient, fake: FakeTelephony
+) -> None:
+    assert len(parse_form(b"&".join([b"x=1"] * MAX_FORM_FIELDS))) == MAX_FORM_FIELDS
+    body = b"&".join([b"x=1"] * (MAX_FORM_FIELDS + 1))
+    for route in ROUTES:
+        response = client.post(route, content=body, headers={**FORM, "X-Twilio-Signature": "x"})
+        assert response.status_code == 400, route
+        assert "Too many fields" in response.json()["detail"]
 
 
 def test_repeated_keys_are_signed_as_twilio_signs_them(
