@@ -102,7 +102,7 @@ def take_turn(
     context: AppContext,
     turn: Turn,
     responder: Responder | None = None,
-    also: Callable[[Session], None] | None = None,
+    also: Callable[[Connection], None] | None = None,
 ) -> str:
     """The TwiML for `turn`, applying it once; a replayed turn gets the same TwiML again.
 
@@ -412,7 +412,7 @@ def _store(
     sid: str,
     key: str,
     next_turn: int,
-    also: Callable[[Session], None] | None,
+    also: Callable[[Connection], None] | None,
 ) -> str:
     """Store the turn: transcript, state, outcome and effects, and the TwiML, which it returns.
 
@@ -462,8 +462,10 @@ def _store(
             )
         conn.execute(_save_state(answer), params)
         conn.execute(_SAVE_REPLY, params)
-    if reply.avoid or reply.outcome is not None or also is not None:
-        _effects(conn, context, call_id, facts, reply, now, also)
+    if reply.avoid or reply.outcome is not None:
+        _effects(conn, context, call_id, facts, reply, now)
+    if also is not None:
+        also(conn)
     return twiml
 
 
@@ -474,7 +476,6 @@ def _effects(
     facts: CallFacts,
     reply: Reply,
     now: datetime,
-    also: Callable[[Session], None] | None,
 ) -> None:
     """The turn's outcome and effects, through the ORM, in the turn's transaction."""
     with Session(bind=conn) as session:  # joins the connection's transaction, never commits it
@@ -487,8 +488,6 @@ def _effects(
             record_outcome(
                 session, call, reply.outcome, now=now, today=today, policy=context.policy
             )
-        if also is not None:
-            also(session)
         session.flush()
 
 

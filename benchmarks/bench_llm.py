@@ -345,7 +345,7 @@ def _cpu_s(pid: int) -> float:
 
 
 def _wait_up(base: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # starting takes a while on a loaded machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -601,7 +601,7 @@ def run(backend: str, args: argparse.Namespace) -> tuple[list[str], list[str]]:
 
 
 def _wait_up_standin(standin_url: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # starting takes a while on a loaded machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{standin_url}/models", timeout=1).status_code == 200:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from agent.conversation import AFTER_RIGHT_PARTY, CallFacts, Reply, Said, State, Then, respond
 from agent.llm.model import LanguageModel
-from agent.llm.store import llm_turn_row, load_turn, relay_failed
+from agent.llm.store import keep_llm_turn, load_turn, relay_failed
 from agent.llm.turns import Answer, answer, plan
 from agent.service import Turn
 from crm.models import Call
@@ -44,9 +44,9 @@ class Prepared:
             return self.answer.state, self.answer.reply
         return respond(state, facts, said, now=now)
 
-    def keep(self, session: Session) -> None:
+    def keep(self, conn: Connection) -> None:
         if self.answer.record is not None and self.at is not None:
-            session.add(llm_turn_row(self.call_id, self.turn, self.answer.record, self.at))
+            keep_llm_turn(conn, self.call_id, self.turn, self.answer.record, self.at)
 
 
 def prepare(context: AppContext, turn: Turn) -> Prepared | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from agent.conversation import AFTER_RIGHT_PARTY, Said, State, Step, disclosure, interrupted
@@ -17,11 +18,12 @@ from crm.models import Account, Call, Speaker, TranscriptTurn
 from dialer.calls import TERMINAL
 from dialer.models import WebhookEvent
 from duecall.context import AppContext
-from duecall.db import read_session, transaction
+from duecall.db import read_session, table_of, transaction
 
 log = logging.getLogger(__name__)
 
 RELAY_FAILED = "relay_failed"  # webhook_events kind: this call's streaming session failed
+_INSERT_LLM_TURN = insert(table_of(LlmTurn))
 
 
 def conversation_state(call: Call) -> State | None:
@@ -84,19 +86,28 @@ def since_disclosure(turns: list[tuple[str, str]], line: str) -> tuple[tuple[str
     return ()
 
 
-def llm_turn_row(call_id: str, turn: int, record: LlmRecord, now: datetime) -> LlmTurn:
-    """One use of the LLM as stored; a fallback to the script is logged as well."""
+def llm_turn_values(call_id: str, turn: int, record: LlmRecord, now: datetime) -> dict[str, Any]:
+    """One use of the LLM as stored (an `llm_turns` row); a fallback to the script is logged."""
     if record.outcome in FALLBACKS:
         log.warning(
             "call %s turn %d: LLM %s fell back to the script (%s)",
             call_id, turn, record.task, record.outcome.value,
         )  # fmt: skip
-    return LlmTurn(
-        call_id=call_id, turn=turn, task=record.task, outcome=record.outcome.value,
-        detail=record.detail, model=record.model or "-",
-        prompt_tokens=record.cost.prompt_tokens, completion_tokens=record.cost.completion_tokens,
-        latency_ms=record.cost.latency_ms, first_token_ms=record.cost.first_token_ms, at=now,
-    )  # fmt: skip
+    return {
+        "call_id": call_id, "turn": turn, "task": record.task, "outcome": record.outcome.value,
+        "detail": record.detail, "model": record.model or "-",
+        "prompt_tokens": record.cost.prompt_tokens,
+        "completion_tokens": record.cost.completion_tokens,
+        "latency_ms": record.cost.latency_ms, "first_token_ms": record.cost.first_token_ms,
+        "at": now,
+    }  # fmt: skip
+
+
+def keep_llm_turn(
+    conn: Connection, call_id: str, turn: int, record: LlmRecord, now: datetime
+) -> None:
+    """Store one use of the LLM in the conversation turn's own transaction (one statement)."""
+    conn.execute(_INSERT_LLM_TURN, llm_turn_values(call_id, turn, record, now))
 
 
 def record_llm_turn(
@@ -104,7 +115,7 @@ def record_llm_turn(
 ) -> None:
     """Keep one use of the LLM that is not part of a conversation turn (the screens)."""
     with transaction(context.sessions) as session:
-        session.add(llm_turn_row(call_id, turn, record, now))
+        session.add(LlmTurn(**llm_turn_values(call_id, turn, record, now)))
 
 
 def heard_until(context: AppContext, call_id: str, heard: str) -> None:
