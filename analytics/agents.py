@@ -191,7 +191,8 @@ def disposition_counts(
     whole_days = days_of(span.first_whole_day, span.end_whole_day)
     edges = _edge_calls(span, whole_days)
     month_runs, day_runs = count_plan(whole_days)
-    # Each part sums itself: the counts in key order or by day, the edges by `ix_calls_started`.
+    # Each part sums itself: the counts in key order or by day, the edges by the index on
+    # started_at (`ix_calls_recent_history`).
     parts: list[Any] = []
     for table, column in ((months, months.c.month), (days, days.c.day)):
         for sign, first, end in month_runs if table is months else day_runs:

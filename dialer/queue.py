@@ -25,8 +25,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -35,12 +36,10 @@ from sqlalchemy import (
     Float,
     Interval,
     and_,
-    bindparam,
     case,
     cast,
     delete,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -299,7 +298,7 @@ def claim(
     # call paced a few seconds later never crosses a window's end, a preference or a cap), until
     # the slots are filled; more candidates are picked after the last one seen if too few pass.
     chosen: list[Screening] = []
-    parked: list[dict[str, Any]] = []
+    parked: list[tuple[str, datetime, str]] = []
     rules: Counter[str] = Counter()
     after: tuple[int, float, str] | None = None
     # A bounded number of pages, so that a claim made as a window closes (every candidate
@@ -327,23 +326,22 @@ def claim(
                 continue
             rules.update(r.rule for r in decision.reasons)
             parked.append(
-                {
-                    "account": account_id,
-                    "until": decision.next_allowed_at or now + PARKED,
-                    "why": "; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons),
-                }
+                (
+                    account_id,
+                    decision.next_allowed_at or now + PARKED,
+                    "; ".join(f"{r.rule}: {r.detail}" for r in decision.reasons),
+                )
             )
         if len(candidates) < wanted:
             break
-    if parked and conn.dialect.name == "postgresql":
-        conn.execute(_PARK_PG, {"campaign": campaign.id, **_arrays(parked)})
-    elif parked:
-        conn.execute(
-            update(queue)
-            .where(queue.c.campaign_id == campaign.id, queue.c.account_id == bindparam("account"))
-            .values(due_at=bindparam("until", type_=UTCDateTime), reason=bindparam("why")),
-            parked,
-        )
+    # Each write is one statement over the rows as one JSON document: a thousand statements, a
+    # thousand sets of bound parameters, or arrays of long texts (which the driver quotes one by
+    # one) cost many times more.
+    stored = _instants(conn)
+    writes = _WRITES[conn.dialect.name]
+    if parked:
+        rows = [(account_id, stored(until), why) for account_id, until, why in parked]
+        conn.execute(writes.park, {"campaign": campaign.id, "rows": json.dumps(rows)})
     if not chosen:
         return Claim([], len(parked), rules)
     claimed = [
@@ -354,94 +352,79 @@ def claim(
     receipts = {s.account_id: s.decision.receipt(s.phone) for s in chosen if s.phone is not None}
     # The candidates' rows are locked (FOR UPDATE on PostgreSQL, the write lock on SQLite) and
     # were unclaimed when picked, so every one of these claims takes.
-    claims = [
-        {"account": c.account_id, "call_id": c.call_id, "until": c.slot_at + CLAIM_TTL}
-        for c in claimed
-    ]
+    claims = [(c.account_id, c.call_id, stored(c.slot_at + CLAIM_TTL)) for c in claimed]
+    conn.execute(writes.claim, {"rows": json.dumps(claims)})
     calls = [
-        {
-            "call_id": c.call_id,
-            "account_id": c.account_id,
-            "campaign_id": campaign.id,
-            "agent_id": "BOT",
-            "phone": c.phone,
-            "mode": "bot",
-            "source": "dialer",
-            "status": "queued",
-            "started_at": c.slot_at,
-            "compliance_receipt": receipts[c.account_id],
-        }
+        (c.call_id, c.account_id, c.phone, stored(c.slot_at), json.dumps(receipts[c.account_id]))
         for c in claimed
     ]
-    if conn.dialect.name == "postgresql":
-        # One statement each, over arrays: a thousand statements cost a thousand round trips.
-        conn.execute(_CLAIM_PG, _arrays(claims))
-        conn.execute(
-            _INSERT_CALLS_PG,
-            {
-                "campaign": campaign.id,
-                **_arrays(
-                    [
-                        {
-                            "call_id": c["call_id"],
-                            "account": c["account_id"],
-                            "phone": c["phone"],
-                            "started": c["started_at"],
-                            "receipt": json.dumps(c["compliance_receipt"]),
-                        }
-                        for c in calls
-                    ]
-                ),
-            },
-        )
-    else:
-        conn.execute(
-            update(accounts)
-            .where(accounts.c.account_id == bindparam("account"))
-            .values(
-                claimed_by=bindparam("call_id"),
-                claimed_until=bindparam("until", type_=UTCDateTime),
-            ),
-            claims,
-        )
-        conn.execute(insert(table_of(Call)), calls)
+    conn.execute(writes.calls, {"campaign": campaign.id, "rows": json.dumps(calls)})
     campaign.next_call_at = claimed[-1].slot_at + interval
     session.flush()
     return Claim(claimed, len(parked), rules)
 
 
-_PARK_PG = text(
-    "UPDATE dial_queue SET due_at = v.until, reason = v.why "
-    "FROM unnest(CAST(:account AS text[]), CAST(:until AS timestamp[]), CAST(:why AS text[])) "
-    "AS v (account_id, until, why) "
-    "WHERE dial_queue.campaign_id = :campaign AND dial_queue.account_id = v.account_id"
-)
-_CLAIM_PG = text(
-    "UPDATE accounts SET claimed_by = v.call_id, claimed_until = v.until "
-    "FROM unnest(CAST(:account AS text[]), CAST(:call_id AS text[]), "
-    "CAST(:until AS timestamp[])) AS v (account_id, call_id, until) "
-    "WHERE accounts.account_id = v.account_id"
-)
-_INSERT_CALLS_PG = text(
-    "INSERT INTO calls (call_id, account_id, campaign_id, agent_id, phone, mode, source, status, "
-    "started_at, compliance_receipt) "
-    "SELECT v.call_id, v.account_id, :campaign, 'BOT', v.phone, 'bot', 'dialer', 'queued', "
-    "v.started, CAST(v.receipt AS json) "
-    "FROM unnest(CAST(:call_id AS text[]), CAST(:account AS text[]), CAST(:phone AS text[]), "
-    "CAST(:started AS timestamp[]), CAST(:receipt AS text[])) "
-    "AS v (call_id, account_id, phone, started, receipt)"
-)
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """A claim's writes, each over its rows given as one JSON array of arrays (`:rows`)."""
+
+    park: Any  # (account_id, until, why): not before `until` in this campaign's queue
+    claim: Any  # (account_id, call_id, until): the account is claimed for the call
+    calls: Any  # (call_id, account_id, phone, started_at, receipt): the queued call rows
 
 
-def _arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Rows as one array per column, instants as the naive UTC the columns store."""
-    return {
-        key: [
-            r[key].astimezone(UTC).replace(tzinfo=None) if isinstance(r[key], datetime) else r[key]
-            for r in rows
-        ]
-        for key in rows[0]
-    }
+_CALL_COLUMNS = (
+    "call_id, account_id, campaign_id, agent_id, phone, mode, source, status, started_at, "
+    "compliance_receipt"
+)
+_WRITES = {
+    "sqlite": _Writes(
+        park=text(
+            "UPDATE dial_queue SET due_at = json_extract(r.value, '$[1]'), "
+            "reason = json_extract(r.value, '$[2]') FROM json_each(:rows) AS r "
+            "WHERE dial_queue.campaign_id = :campaign "
+            "AND dial_queue.account_id = json_extract(r.value, '$[0]')"
+        ),
+        claim=text(
+            "UPDATE accounts SET claimed_by = json_extract(r.value, '$[1]'), "
+            "claimed_until = json_extract(r.value, '$[2]') FROM json_each(:rows) AS r "
+            "WHERE accounts.account_id = json_extract(r.value, '$[0]')"
+        ),
+        calls=text(
+            f"INSERT INTO calls ({_CALL_COLUMNS}) "
+            "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), :campaign, 'BOT', "
+            "json_extract(value, '$[2]'), 'bot', 'dialer', 'queued', json_extract(value, '$[3]'), "
+            "json_extract(value, '$[4]') FROM json_each(:rows) ORDER BY key"
+        ),
+    ),
+    "postgresql": _Writes(
+        park=text(
+            "UPDATE dial_queue SET due_at = CAST(r.v ->> 1 AS timestamp), reason = r.v ->> 2 "
+            "FROM json_array_elements(CAST(:rows AS json)) AS r (v) "
+            "WHERE dial_queue.campaign_id = :campaign AND dial_queue.account_id = r.v ->> 0"
+        ),
+        claim=text(
+            "UPDATE accounts SET claimed_by = r.v ->> 1, "
+            "claimed_until = CAST(r.v ->> 2 AS timestamp) "
+            "FROM json_array_elements(CAST(:rows AS json)) AS r (v) "
+            "WHERE accounts.account_id = r.v ->> 0"
+        ),
+        calls=text(
+            f"INSERT INTO calls ({_CALL_COLUMNS}) "
+            "SELECT r.v ->> 0, r.v ->> 1, :campaign, 'BOT', r.v ->> 2, 'bot', 'dialer', "
+            "'queued', CAST(r.v ->> 3 AS timestamp), CAST(r.v ->> 4 AS json) "
+            "FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS r (v, n) "
+            "ORDER BY r.n"
+        ),
+    ),
+}
+
+
+def _instants(conn: Connection) -> Callable[[datetime], str]:
+    """Instants as text in the form the UTCDateTime columns take on this backend (naive UTC)."""
+    process = UTCDateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    assert process is not None  # a TypeDecorator with process_bind_param always has one
+    return lambda instant: str(process(instant))
 
 
 def _after(queue: Any, tier: int, score: float, account_id: str) -> ColumnElement[bool]:

@@ -124,6 +124,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # SQLite's default page cache is 2 MB: a transaction writing a thousand rows into a
+        # large table's indexes (a dialer's claim) spills and rereads pages beyond that.
+        cursor.execute("PRAGMA cache_size=-65536")  # KiB: up to 64 MiB, allocated as used
         cursor.close()
 
     @event.listens_for(engine, "begin")
