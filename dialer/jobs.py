@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -35,7 +34,6 @@ from dialer.models import Campaign, Channel, JobRun
 from dialer.queue import Claimed, claim, refresh, release
 from dialer.retention import PurgeReport, purge
 from dialer.telephony import CallLookup, ProviderCall, Telephony
-from duecall.clock import Clock
 from duecall.context import AppContext
 from duecall.db import transaction
 from duecall.errors import ProviderError
@@ -50,7 +48,6 @@ RECOVER_EVERY = timedelta(minutes=1)
 RECONCILE_AFTER = timedelta(minutes=2)  # a live call this old is checked with the provider
 CLOCK_SLACK = timedelta(seconds=1)  # clock readings this much apart count as the same time
 JOBSTORE_RETRY = timedelta(seconds=2)
-SLOT_POLL = timedelta(milliseconds=5)  # how late a call may start after its slot, at most
 AUTH_FAILURES_KEPT = timedelta(days=1)  # longer than any throttle's window
 NIGHTLY_AT = time(2, 0)  # lender's local time
 PURGE_AT = time(3, 0)  # lender's local time
@@ -103,60 +100,21 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
         report.claimed += len(result.claimed)
         if result.claimed:
             report.campaigns.append(name)
-            _place_paced(context, telephony, result.claimed, zone, report)
-    return report
-
-
-def _place_paced(
-    context: AppContext,
-    telephony: Telephony,
-    claimed: list[Claimed],
-    zone: ZoneInfo,
-    report: PassReport,
-) -> None:
-    """Place a claim's calls, each at its paced slot, several at once when the provider is slow.
-
-    Each request to the provider starts at its call's slot, never earlier (calls per second
-    hold), and does not wait for the previous one to be answered beyond that slot: a provider
-    taking longer than the pacing interval to accept a call would otherwise keep the campaign
-    from ever reaching its concurrency. At most `len(claimed)` requests are in flight (the
-    campaign's free lines). Once the server begins draining, or a placement fails with an
-    error (the store went away), the calls not yet started are not placed: the drain gives
-    them back, an error leaves them to recover(). Returns when every started call is settled.
-    """
-    outcomes: list[Future[Placement]] = []
-    with ThreadPoolExecutor(len(claimed), thread_name_prefix="dialer-place") as pool:
-        for n, item in enumerate(claimed):
-            _wait_for_slot(context.clock, item.slot_at, outcomes[-1] if outcomes else None)
-            if any(f.done() and f.exception() is not None for f in outcomes):
-                break
+        for n, item in enumerate(result.claimed):
             if context.drain.draining:
-                report.abandoned += abandon(context, claimed[n:])
+                report.abandoned += abandon(context, result.claimed[n:])
                 break
-            started = pool.submit(
-                place, context.sessions, telephony, item, clock=context.clock,
+            placement = place(
+                context.sessions, telephony, item, clock=context.clock,
                 public_base_url=context.settings.public_base_url, policy=context.policy, zone=zone,
             )  # fmt: skip
-            outcomes.append(started)
-    for outcome in outcomes:
-        placement = outcome.result()  # a placement's error ends the pass, as it would alone
-        if placement is Placement.PLACED:
-            report.placed += 1
-        elif placement is Placement.FAILED:
-            report.failed += 1
-        else:
-            report.unconfirmed += 1
-
-
-def _wait_for_slot(clock: Clock, slot: datetime, previous: Future[Placement] | None) -> None:
-    """Until `slot`, letting the previous placement finish first if it does so by then.
-
-    Placements overlap only when one outlasts the pacing interval; a clock that moves only
-    when told (tests) therefore places one call after another.
-    """
-    while previous is not None and not previous.done() and clock.now() < slot:
-        wait([previous], timeout=SLOT_POLL.total_seconds())
-    clock.sleep_until(slot)
+            if placement is Placement.PLACED:
+                report.placed += 1
+            elif placement is Placement.FAILED:
+                report.failed += 1
+            else:
+                report.unconfirmed += 1
+    return report
 
 
 class DialGuard:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -11,7 +10,7 @@ from crm.models import Account, Call
 from dialer.jobs import dial_pass, nightly
 from dialer.models import JobRun
 from dialer.queue import refresh
-from dialer.telephony import FakeTelephony, OutboundCall, PlacedCall
+from dialer.telephony import FakeTelephony
 from duecall.clock import FixedClock
 from duecall.context import AppContext
 from duecall.errors import ProviderError
@@ -71,69 +70,3 @@ def test_dial_pass_leaves_a_closed_campaign_alone(
     assert dial_pass(context, telephony).claimed == 0
     clock.advance(timedelta(days=1))
     assert dial_pass(context, telephony).claimed == 2
-
-
-class SlowToAccept(FakeTelephony):
-    """A provider that keeps the first request 1.5 s (of the clock) and until the second has
-    come, then refuses the second; it notes when each request came and how many were open."""
-
-    def __init__(self, clock: FixedClock) -> None:
-        super().__init__()
-        self.clock = clock
-        self.started: list[tuple[datetime, int]] = []  # clock reading, requests then open
-        self.second_came = threading.Event()
-        self._open = 0
-        self._lock = threading.Lock()
-
-    def place_call(self, call: OutboundCall) -> PlacedCall:
-        with self._lock:
-            self._open += 1
-            self.started.append((self.clock.now(), self._open))
-            n = len(self.started)
-        try:
-            if n == 1:
-                self.clock.advance(timedelta(seconds=1.5))
-                # Bounded only so that a dialer placing one call after another fails the test
-                # instead of hanging it.
-                self.second_came.wait(timeout=30)
-            elif n == 2:
-                self.second_came.set()
-                raise ProviderError("invalid number (Twilio 21211)")
-            return super().place_call(call)
-        finally:
-            with self._lock:
-                self._open -= 1
-
-
-def test_a_pass_places_at_the_paced_slots_without_waiting_for_a_slow_provider(
-    context: AppContext, clock: FixedClock
-) -> None:
-    with context.sessions() as session:
-        ids = add_accounts(session, 4)
-        campaign = add_campaign(session, max_concurrent=4, calls_per_second=1.0)
-        refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
-        session.commit()
-    telephony = SlowToAccept(clock)
-    report = dial_pass(context, telephony)
-    assert (report.claimed, report.placed, report.failed) == (4, 3, 1)
-    # The second request went out at its slot while the first was still open; none went out
-    # before its slot (one a second).
-    assert telephony.started == [
-        (NOW, 1),
-        (NOW + timedelta(seconds=1.5), 2),
-        (NOW + timedelta(seconds=2), 1),
-        (NOW + timedelta(seconds=3), 1),
-    ]
-    with context.sessions() as session:
-        calls = session.scalars(select(Call).order_by(Call.started_at)).all()
-        claims = dict(session.execute(select(Account.account_id, Account.claimed_by)).all())
-    assert [c.status for c in calls] == ["initiated", "failed", "initiated", "initiated"]
-    assert calls[1].failure_reason == "invalid number (Twilio 21211)"
-    # The refused call gave its account back; every other account is held by its one call.
-    assert claims[calls[1].account_id] is None
-    assert {a: claims[a] for a in ids if a != calls[1].account_id} == {
-        c.account_id: c.call_id for c in calls if c.status == "initiated"
-    }
-    assert sorted(c.outbound.call_id for c in telephony.calls) == sorted(
-        c.call_id for c in calls if c.status == "initiated"
-    )
