@@ -217,6 +217,12 @@ class Cluster:
                 speed=self.speed,
                 seed=self.seed,
                 start=START,
+                # As many connections to the servers as calls need at once, as Twilio opens:
+                # httpx's default pool (100) would queue webhooks inside the simulator, timing
+                # out requests the servers never received.
+                transport=httpx.AsyncHTTPTransport(
+                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=None)
+                ),
             )
         )
         self.simulator.start()
@@ -356,7 +362,7 @@ class Accounting:
 
     sim_calls: int = 0
     crm_calls: int = 0
-    never_placed: int = 0  # CRM calls the provider never had (claimed, then the dialer died)
+    never_placed: int = 0  # CRM calls the provider never had (unconfirmed, refused, dialer died)
     promises_confirmed: int = 0  # calls where the borrower heard the agent confirm a promise
     promises_stored: int = 0
     problems: list[str] = field(default_factory=list)
@@ -383,7 +389,9 @@ def accounting(database_url: str, sim_calls: list[dict[str, Any]]) -> Accounting
         result.statuses[row.status] += 1
         result.dispositions[row.disposition or "(none)"] += 1
         if row.provider_call_sid is None:
-            if row.status == "lost":
+            # Lost: claimed, then never confirmed; failed: the provider refused or could not be
+            # reached (the reason is on the call). Either way the provider never had it.
+            if row.status in ("lost", "failed"):
                 result.never_placed += 1
             else:
                 result.problems.append(f"{row.call_id}: no provider call, status {row.status}")
