@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import socket
 import statistics
@@ -45,9 +46,9 @@ from crm.buckets import Bucket
 from crm.cli import run_import
 from crm.models import Call, Promise
 from crm.seed import write_accounts_csv
-from dialer.calls import TERMINAL
+from dialer.calls import NEVER_PLACED_AFTER, TERMINAL
 from dialer.campaigns import DEFAULT_RETRIES, CampaignIn, create_campaign
-from dialer.jobs import refresh_queues
+from dialer.jobs import RECOVER_EVERY, refresh_queues
 from dialer.models import Campaign, Channel
 from dialer.simulator import SimulatorConfig, SimulatorServer
 from duecall.clock import FixedClock
@@ -62,6 +63,7 @@ CALLER_ID = "+918045678901"
 METRICS_TOKEN = "load-test-metrics-token-0123"
 START = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)  # 10:00 on a Monday in Mumbai
 STARTUP_SECONDS = 90.0
+SETTLE_SECONDS = 120.0
 # What the agent says when it confirms a promise (prompts/*/call.toml `close_promise`).
 PROMISE_CONFIRMED = ("We have noted that you will pay", "हमने दर्ज किया है कि आप")
 
@@ -73,7 +75,9 @@ def free_port() -> int:
         return port
 
 
-def prepare_store(url: str, *, accounts: int, concurrency: int, seed: int, workdir: Path) -> None:
+def prepare_store(
+    url: str, *, accounts: int, concurrency: int, seed: int, workdir: Path, cps: float = 20.0
+) -> None:
     """Migrate, import a synthetic portfolio as of START and add one bot campaign over it."""
     upgrade(url)
     context = AppContext.from_settings(
@@ -95,7 +99,7 @@ def prepare_store(url: str, *, accounts: int, concurrency: int, seed: int, workd
                 "start": clock_time(7),
                 "end": clock_time(21),
                 "max_concurrent": concurrency,
-                "calls_per_second": 20.0,
+                "calls_per_second": cps,
                 "retry_rules": DEFAULT_RETRIES,
             }
         )
@@ -213,6 +217,12 @@ class Cluster:
                 speed=self.speed,
                 seed=self.seed,
                 start=START,
+                # As many connections to the servers as calls need at once, as Twilio opens:
+                # httpx's default pool (100) would queue webhooks inside the simulator, timing
+                # out requests the servers never received.
+                transport=httpx.AsyncHTTPTransport(
+                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=None)
+                ),
             )
         )
         self.simulator.start()
@@ -294,8 +304,15 @@ class Cluster:
         with engine.begin() as conn:
             conn.execute(update(Campaign).values(active=False))
 
-    def settle(self, timeout: float = 120.0) -> None:
-        """Wait until the simulator has no call and every call in the CRM has a final status."""
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait until the simulator has no call and every call in the CRM has a final status.
+
+        By default long enough for a call whose placing the provider never confirmed (its
+        create request timed out) to be ended by the servers' recovery, as it would be.
+        """
+        if timeout is None:
+            unconfirmed = (NEVER_PLACED_AFTER + RECOVER_EVERY).total_seconds() / self.speed
+            timeout = max(SETTLE_SECONDS, unconfirmed + SETTLE_SECONDS / 2)
         engine = _engine_for(self.database_url)
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
@@ -345,7 +362,7 @@ class Accounting:
 
     sim_calls: int = 0
     crm_calls: int = 0
-    never_placed: int = 0  # CRM calls the provider never had (claimed, then the dialer died)
+    never_placed: int = 0  # CRM calls the provider never had (unconfirmed, refused, dialer died)
     promises_confirmed: int = 0  # calls where the borrower heard the agent confirm a promise
     promises_stored: int = 0
     problems: list[str] = field(default_factory=list)
@@ -372,7 +389,9 @@ def accounting(database_url: str, sim_calls: list[dict[str, Any]]) -> Accounting
         result.statuses[row.status] += 1
         result.dispositions[row.disposition or "(none)"] += 1
         if row.provider_call_sid is None:
-            if row.status == "lost":
+            # Lost: claimed, then never confirmed; failed: the provider refused or could not be
+            # reached (the reason is on the call). Either way the provider never had it.
+            if row.status in ("lost", "failed"):
                 result.never_placed += 1
             else:
                 result.problems.append(f"{row.call_id}: no provider call, status {row.status}")
@@ -462,6 +481,70 @@ class LoadResult:
     accounted: Accounting
     peak_rss_mb: list[float]
     peak_live: int
+    mean_live: float
+    served: Served
+
+
+@dataclass
+class Served:
+    """The webhooks as the servers timed them (duecall_webhook_duration_seconds, all routes):
+    from the request reaching the application to its answer, without the network, the proxy
+    or the simulator's own queues."""
+
+    count: int = 0
+    seconds: float = 0.0
+    over_twilio_timeout: int = 0  # answered in more than Twilio's 15 s
+
+    @property
+    def mean_ms(self) -> float:
+        return 1000 * self.seconds / self.count if self.count else 0.0
+
+
+def served_webhooks(urls: list[str]) -> Served:
+    served = Served()
+    for url in urls:
+        metrics = httpx.get(
+            f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=60
+        ).text
+        for name, labels, value in re.findall(
+            r"^duecall_webhook_duration_seconds_(count|sum|bucket)\{(.*)\} (\S+)$", metrics, re.M
+        ):
+            if name == "count":
+                served.count += int(float(value))
+                served.over_twilio_timeout += int(float(value))
+            elif name == "sum":
+                served.seconds += float(value)
+            elif 'le="15.0"' in labels:
+                served.over_twilio_timeout -= int(float(value))
+    return served
+
+
+def live_calls(
+    sim_calls: list[dict[str, Any]], start: datetime, end: datetime
+) -> tuple[int, float]:
+    """The most calls live at once at the provider (from its record: created, then ended) and
+    the mean number live between `start` and `end` (the servers' clock)."""
+    changes: list[tuple[datetime, int]] = []
+    for call in sim_calls:
+        changes.append((_instant(call["created_at"]), 1))
+        ended = call["end_time"]
+        changes.append((_instant(ended) if ended else datetime.max.replace(tzinfo=UTC), -1))
+    changes.sort(key=lambda change: (change[0], change[1]))  # an end before a start at a tie
+    peak = live = 0
+    area, last = 0.0, start
+    for at, step in changes:
+        if at > start:
+            area += live * (min(at, end) - last).total_seconds()
+            last = min(at, end)
+        live += step
+        peak = max(peak, live)
+    area += live * max(0.0, (end - last).total_seconds())
+    return peak, area / max((end - start).total_seconds(), 1e-9)
+
+
+def _instant(value: str | datetime) -> datetime:
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 @contextmanager
@@ -475,10 +558,13 @@ def loaded_cluster(
     speed: float,
     seed: int,
     extra_env: dict[str, str] | None = None,
+    cps: float = 20.0,
 ) -> Iterator[Cluster]:
     with ExitStack() as stack:
         url = stack.enter_context(fresh_database(backend, workdir))
-        prepare_store(url, accounts=accounts, concurrency=concurrency, seed=seed, workdir=workdir)
+        prepare_store(
+            url, accounts=accounts, concurrency=concurrency, seed=seed, workdir=workdir, cps=cps
+        )
         cluster = Cluster(url, workdir, replicas, speed, seed, extra_env or {})
         try:
             yield stack.enter_context(cluster)
@@ -490,20 +576,20 @@ def loaded_cluster(
 
 def run_load(cluster: Cluster, *, seconds: float) -> LoadResult:
     """Dial for `seconds` of real time, let the calls finish, then count."""
-    started = time.monotonic()
-    peak_live = 0
+    started, dial_from = time.monotonic(), cluster.now()
     while time.monotonic() - started < seconds:
-        peak_live = max(peak_live, cluster.sim_status()["active_calls"])
         cluster.sample_memory()
         time.sleep(0.5)
     cluster.stop_dialing()
-    dialing_ended = time.monotonic()
+    dialing_ended, dial_to = time.monotonic(), cluster.now()
     cluster.settle()
+    served = served_webhooks([server.url for server in cluster.servers])
     calls = cluster.sim_calls()
     events = webhook_events(calls)
     turns = [e for e in events if e["type"] == "webhook"]
     latencies = sorted(e["detail"]["latency_ms"] for e in events)
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) >= 100 else [0.0] * 99
+    peak_live, mean_live = live_calls(calls, dial_from, dial_to)
     return LoadResult(
         backend=_engine_for(cluster.database_url).dialect.name,
         replicas=cluster.replicas,
@@ -517,6 +603,8 @@ def run_load(cluster: Cluster, *, seconds: float) -> LoadResult:
         accounted=accounting(cluster.database_url, calls),
         peak_rss_mb=[s.peak_rss_mb for s in cluster.servers],
         peak_live=peak_live,
+        mean_live=mean_live,
+        served=served,
     )
 
 
@@ -527,17 +615,22 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--seconds", type=float, default=90.0, help="real seconds of dialing")
     parser.add_argument("--speed", type=float, default=4.0, help="simulated seconds per second")
     parser.add_argument("--replicas", type=int, default=2, help="PostgreSQL replicas")
+    parser.add_argument(
+        "--cps", type=float, default=20.0, help="the campaign's calls per (simulated) second"
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     lines = [
-        f"{args.concurrency} lines, {args.accounts:,} accounts, clock {args.speed:g}x, "
+        f"{args.concurrency} lines at {args.cps:g} calls/s, {args.accounts:,} accounts, "
+        f"clock {args.speed:g}x, "
         f"{args.seconds:g} s of dialing, seed {args.seed}; load average before: "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         "",
-        "| store | servers | calls | peak live | turns/s | webhooks/s | webhook p50 ms "
-        "| p99 ms | errors | unaccounted | promises stored | peak RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| store | servers | calls | peak live | mean live | turns/s | webhooks/s "
+        "| webhook p50 ms | p99 ms | served mean ms | served > 15 s | errors | unaccounted "
+        "| promises stored | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     details = []
     with tempfile.TemporaryDirectory(prefix="duecall-load-") as tmp:
@@ -545,14 +638,15 @@ def main(argv: list[str] | None = None) -> list[str]:
             replicas = 1 if backend == "sqlite" else args.replicas
             with loaded_cluster(
                 backend, Path(tmp), accounts=args.accounts, concurrency=args.concurrency,
-                replicas=replicas, speed=args.speed, seed=args.seed,
+                replicas=replicas, speed=args.speed, seed=args.seed, cps=args.cps,
             ) as cluster:  # fmt: skip
                 result = run_load(cluster, seconds=args.seconds)
             acc = result.accounted
             lines.append(
                 f"| {result.backend} | {result.replicas} | {result.calls:,} | {result.peak_live} "
-                f"| {result.turns / result.seconds:.1f} | {result.webhooks / result.seconds:.1f} "
-                f"| {result.p50_ms:.0f} | {result.p99_ms:.0f} | {len(result.errors)} "
+                f"| {result.mean_live:.0f} | {result.turns / result.seconds:.1f} | {result.webhooks / result.seconds:.1f} "
+                f"| {result.p50_ms:.0f} | {result.p99_ms:.0f} | {result.served.mean_ms:.0f} "
+                f"| {result.served.over_twilio_timeout} | {len(result.errors)} "
                 f"| {len(acc.problems)} | {acc.promises_stored}/{acc.promises_confirmed} "
                 f"| {' + '.join(f'{m:.0f}' for m in result.peak_rss_mb)} |"
             )

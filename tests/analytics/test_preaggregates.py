@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, delete, select, update
 
 from analytics.generate import AgentProfile, write_calls, write_portfolio, write_snapshots
@@ -318,6 +319,51 @@ def test_row_updates_and_deletes_keep_the_tables_exact(db: Database) -> None:
         assert_exact_in(conn)
         conn.execute(delete(Account).where(Account.account_id.in_(gone)))
         conn.execute(update(Account).where(Account.dpd > 30).values(channel="collections"))
+    assert_exact(db)
+
+
+def test_dispositions_set_as_calls_end_keep_the_tables_exact(db: Database) -> None:
+    _load(db)
+    with db.engine.begin() as conn:
+        call_ids = list(conn.scalars(select(Call.call_id).order_by(Call.call_id)))[:40]
+        for n, call_id in enumerate(call_ids):
+            # Ended (a disposition only), some twice, some then given to another agent.
+            conn.execute(
+                update(Call).where(Call.call_id == call_id).values(disposition=["RNR", None][n % 2])
+            )
+            if n % 3 == 0:
+                conn.execute(update(Call).where(Call.call_id == call_id).values(disposition="PTP"))
+            if n % 5 == 0:
+                conn.execute(update(Call).where(Call.call_id == call_id).values(agent_id="TC002"))
+    assert_exact(db)
+
+
+def test_a_call_ending_leaves_the_shared_counts_unlocked_until_it_commits(db: Database) -> None:
+    """Calls ending at once share their day's rows: none may hold them while its transaction
+    goes on (on PostgreSQL they are counted at commit)."""
+    if db.backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: transactions never overlap")
+    _load(db)
+    with db.engine.connect() as first, db.engine.connect() as second:
+        call_id, day, agent, was = first.execute(
+            select(Call.call_id, Call.started_at, Call.agent_id, Call.disposition)
+            .where(Call.agent_id == "BOT", Call.disposition != "PTP")
+            .limit(1)
+        ).one()
+        first.rollback()
+        with first.begin():
+            first.execute(update(Call).where(Call.call_id == call_id).values(disposition="PTP"))
+            with second.begin():
+                # NOWAIT: an error if the ending call's transaction holds the row.
+                second.execute(
+                    select(table_of(CallDay))
+                    .where(
+                        CallDay.day == day.date(),
+                        CallDay.agent_key == agent,
+                        CallDay.disposition_key.in_([was, "PTP"]),
+                    )
+                    .with_for_update(nowait=True)
+                )
     assert_exact(db)
 
 
