@@ -1,7 +1,7 @@
 """analytics: a call's new disposition is counted at commit (PostgreSQL)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-24 16:30:00.000000
 
 Every dialer call is counted under the same (day, agent 'BOT', disposition) rows of
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
