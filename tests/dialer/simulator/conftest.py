@@ -27,6 +27,10 @@ CALLER_ID = "+918045678901"
 STATUS_URL = f"{BASE_URL}/status"
 TEST_SPEED = 1000.0
 TEST_SEED = 1
+# Every test's run starts at the same simulated instant (a Monday, 10:00 in Mumbai): at 1,000×
+# a simulated day passes in 86 real seconds, so a clock left running from the session's start
+# would put midnight (and a new date for every fact drawn as days from today) inside some test.
+TEST_START = "2026-03-02T10:00:00+05:30"
 _numbers = itertools.count(1)
 
 
@@ -63,7 +67,8 @@ class Harness:
     http: httpx.Client
 
     def reset(self, *, seed: int = TEST_SEED, speed: float = TEST_SPEED) -> None:
-        response = self.http.post("/_sim/reset", json={"seed": seed, "speed": speed})
+        run = {"seed": seed, "speed": speed, "start": TEST_START}
+        response = self.http.post("/_sim/reset", json=run)
         response.raise_for_status()
 
     def register(self, number: str, **entry: Any) -> str:
@@ -133,7 +138,7 @@ def simulator_server(webhook_server: WebhookServer) -> Iterator[SimulatorServer]
 
 @pytest.fixture
 def sim(simulator_server: SimulatorServer, webhook_server: WebhookServer) -> Iterator[Harness]:
-    """A fresh run: no calls, no directory, no faults, seed 1, speed 1000."""
+    """A fresh run: no calls, no directory, no faults, seed 1, speed 1000, from TEST_START."""
     with httpx.Client(base_url=simulator_server.base_url, timeout=30) as http:
         harness = Harness(
             simulator_server.base_url,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from dialer.simulator.engine import BORROWER_ZONE
 from tests.dialer.simulator.conftest import Harness, new_number
 
 ENGLISH_SCRIPT = (
@@ -188,4 +190,15 @@ def test_unregistered_numbers_get_a_persona_and_facts_drawn_from_the_seed(sim: H
     assert all(v["borrower"]["name"] for v in views)
     again = sim.wait(sim.place(numbers[0], url=url))
     assert again["persona"] == views[0]["persona"]  # the same person keeps the same number
-    assert again["borrower"] == views[0]["borrower"]
+    # ... and the same facts; the promise date is drawn as days after the call's local date,
+    # and the accelerated clock may have passed midnight between the two calls.
+    assert {**again["borrower"], "promise_date": None} == {
+        **views[0]["borrower"],
+        "promise_date": None,
+    }
+    assert _promise_days_after_call(again) == _promise_days_after_call(views[0])
+
+
+def _promise_days_after_call(view: dict[str, Any]) -> int:
+    called_on = datetime.fromisoformat(view["created_at"]).astimezone(BORROWER_ZONE).date()
+    return (date.fromisoformat(view["borrower"]["promise_date"]) - called_on).days
