@@ -123,7 +123,12 @@ def _ended_by(view: dict[str, Any]) -> str:
         ),
         ("abusive", {}, ["rude_confirm", "abuse", "abuse", "abuse"], "borrower"),
         ("bereaved", {}, ["deceased", "mourning", "mourning"], "borrower"),
-        ("hindi_speaker", {}, ["confirm_identity", "give_year", "promise", "give_date"], "twiml"),
+        (
+            "hindi_speaker",
+            {"after_salary": False},
+            ["confirm_identity", "give_year", "promise", "give_date"],
+            "twiml",
+        ),
     ],
 )
 def test_people_answer_the_agent_by_their_persona(
