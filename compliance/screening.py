@@ -21,16 +21,18 @@ one JSON or array parameter and read each account's attempts from a covering ind
 
 from __future__ import annotations
 
+import copyreg
 import json
 import pickle
 import subprocess
 import sys
 import tempfile
+from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
+from itertools import pairwise, starmap
 from typing import IO, Any
 
 from sqlalchemy import (
@@ -39,6 +41,7 @@ from sqlalchemy import (
     String,
     and_,
     any_,
+    case,
     cast,
     exists,
     func,
@@ -53,7 +56,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from compliance.engine import Decision, Reason, decide
 from compliance.facts import WEEKDAYS, AccountFacts, Attempt, Case, Hold, Preference
 from compliance.policy import Policy
-from compliance.zones import valid_phone_zones
+from compliance.zones import start_of_day, valid_phone_zones, zone
+from crm.dispositions import RPC_CODES
 from crm.models import Account, AccountFlag, Call, ContactPreference, Phone, Promise
 from crm.models import Hold as HoldRow
 from duecall.db import make_engine, table_of
@@ -126,10 +130,9 @@ def iter_screen(
     if workers > 1 and accounts is None:
         yield from _sharded(conn, at, policy, workers)
         return
-    yield from _screen_portfolio(conn, accounts, at, policy, _ALL)
+    yield from starmap(Screening, _screen_portfolio(conn, accounts, at, policy, _ALL))
 
 
-Memo = dict[tuple[tuple[str, ...], bool, datetime], Decision]
 Listed = list[tuple[str, str, str]]  # number, source, status; in the order they are tried
 
 
@@ -151,7 +154,7 @@ class Batch:
         self.accounts = accounts
         self.extras = extras
         self.policy = policy
-        self.memo: Memo = {}
+        self.shared: dict[datetime, _Shared] = {}
 
     @classmethod
     def load(
@@ -182,7 +185,12 @@ class Batch:
     def decide(self, account_id: str, at: datetime) -> Screening:
         """The screening of one loaded account at `at` (within the span loaded)."""
         dpd, tz, listed = self.accounts[account_id]
-        return _decide_account(account_id, dpd, tz, listed, self.extras, self.memo, at, self.policy)
+        shared = self.shared.get(at)
+        if shared is None:
+            shared = self.shared[at] = _Shared(at, self.policy)
+        return Screening(
+            account_id, *_decide_account(account_id, dpd, tz, listed, self.extras, shared)
+        )
 
 
 def _decide_account(
@@ -191,64 +199,189 @@ def _decide_account(
     tz: str | None,
     listed: Listed,
     extras: _Extras,
-    memo: Memo,
-    at: datetime,
-    policy: Policy,
-) -> Screening:
+    shared: _Shared,
+) -> tuple[str | None, Decision]:
     """The first phone that may be called now, or the one that may be called soonest."""
     callable_phones = [number for number, _, status in listed if status == "ok"]
     if not callable_phones:
-        return Screening(account_id, None, _no_phone(tz, listed, at, policy))
+        return None, _no_phone(tz, listed, shared.at, shared.policy)
     decisions: Iterator[Decision]
-    if len(callable_phones) == len(listed) and not extras.has_any(account_id):
+    if not extras.has_any(account_id):
         # Nothing but the phones' zones and the dpd class matter: one decision for all alike.
-        overdue = dpd is None or dpd >= 1
-        decisions = (
-            _shared_decision(number, overdue, dpd, tz, memo, at, policy)
-            for number in callable_phones
-        )
+        decisions = (shared.decision(number, dpd, tz) for number in callable_phones)
     else:
-        account = AccountFacts(
-            account_id=account_id,
-            dpd=dpd,
-            timezone=tz,
-            phones=tuple(number for number, _, _ in listed),
-            flags=frozenset(extras.flags.get(account_id, ())),
-            holds=tuple(extras.holds.get(account_id, ())),
-            preferences=tuple(extras.preferences.get(account_id, ())),
-            wrong_numbers=frozenset(n for n, _, status in listed if status == "wrong_number"),
-            phones_known_valid=True,
-        )
-        history = tuple(extras.history.get(account_id, ()))
-        decisions = (
-            decide(Case(at, number, account, history), policy) for number in callable_phones
-        )
-    best: Screening | None = None
+        decisions = _own_decisions(account_id, dpd, tz, listed, callable_phones, extras, shared)
+    best: tuple[str, Decision] | None = None
     for number, decision in zip(callable_phones, decisions, strict=True):
         if decision.allowed:
-            return Screening(account_id, number, decision)
-        if best is None or _sooner(decision, best.decision):
-            best = Screening(account_id, number, decision)
+            return number, decision
+        if best is None or _sooner(decision, best[1]):
+            best = number, decision
     assert best is not None
     return best
 
 
-def _shared_decision(
-    number: str,
-    overdue: bool,
+def _own_decisions(
+    account_id: str,
     dpd: int | None,
     tz: str | None,
-    memo: Memo,
-    at: datetime,
-    policy: Policy,
-) -> Decision:
-    """The decision for a phone of an account with no facts but its zone and dpd class."""
-    zones = (tz,) if tz else (valid_phone_zones(number) or policy.fallback_zones)
-    decision = memo.get((zones, overdue, at))
-    if decision is None:
-        facts = AccountFacts(dpd=dpd, timezone=tz, phones=(number,), phones_known_valid=True)
-        decision = memo[(zones, overdue, at)] = decide(Case(at, number, facts), policy)
-    return decision
+    listed: Listed,
+    callable_phones: list[str],
+    extras: _Extras,
+    shared: _Shared,
+) -> Iterator[Decision]:
+    """The decisions for an account's callable phones, in order, on all of its facts.
+
+    The shared decision for the phone's zones, dpd class and blocking flags stands where the
+    account's other facts cannot block the call (`_Bounds.clear`) and that decision needs no
+    search (it allows the call, or never will): the engine would decide the same on every
+    fact. Otherwise the engine decides on every fact.
+    """
+    policy = shared.policy
+    history = extras.history.get(account_id, ())
+    flags = extras.flags.get(account_id, ())
+    blocking = policy.blocking_flags.intersection(flags) if flags else _NO_FLAGS
+    holds = extras.holds.get(account_id, ())
+    preferences = extras.preferences.get(account_id, ())
+    account: AccountFacts | None = None
+    for number in callable_phones:
+        decision = shared.decision(number, dpd, tz, blocking)
+        if (decision.allowed or decision.next_allowed_at is None) and shared.bounds(
+            decision.zones
+        ).clear(number, history, holds, preferences):
+            yield decision
+            continue
+        if account is None:
+            account = AccountFacts(
+                account_id=account_id,
+                dpd=dpd,
+                timezone=tz,
+                phones=tuple(n for n, _, _ in listed),
+                flags=frozenset(flags),
+                holds=tuple(holds),
+                preferences=tuple(preferences),
+                wrong_numbers=frozenset(n for n, _, status in listed if status == "wrong_number"),
+                phones_known_valid=True,
+            )
+        yield decide(Case(shared.at, number, account, tuple(history)), policy)
+
+
+_NO_FLAGS: frozenset[str] = frozenset()
+
+
+class _Shared:
+    """What accounts alike share at one instant: the decision on nothing but a phone's zones,
+    the account's dpd class and its blocking flags, and the `_Bounds` of each set of zones.
+    """
+
+    def __init__(self, at: datetime, policy: Policy) -> None:
+        self.at = at
+        self.policy = policy
+        self._decisions: dict[tuple[tuple[str, ...], bool, frozenset[str]], Decision] = {}
+        self._bounds: dict[tuple[str, ...], _Bounds] = {}
+
+    def decision(
+        self, number: str, dpd: int | None, tz: str | None, flags: frozenset[str] = _NO_FLAGS
+    ) -> Decision:
+        """The decision for `number` of an account with no facts but these (flags: blocking)."""
+        zones = (tz,) if tz else (valid_phone_zones(number) or self.policy.fallback_zones)
+        key = (zones, dpd is None or dpd >= 1, flags)
+        decision = self._decisions.get(key)
+        if decision is None:
+            facts = AccountFacts(
+                dpd=dpd, timezone=tz, phones=(number,), flags=flags, phones_known_valid=True
+            )
+            decision = self._decisions[key] = decide(Case(self.at, number, facts), self.policy)
+        return decision
+
+    def bounds(self, zones: tuple[str, ...]) -> _Bounds:
+        found = self._bounds.get(zones)
+        if found is None:
+            found = self._bounds[zones] = _Bounds.of(zones, self.at, self.policy)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """Beyond these, an account's facts other than flags cannot block a call at an instant, nor
+    make it a callback.
+
+    Each bound is at least as wide as the rule it stands for (SPEC's rules, as
+    `compliance.engine` applies them): today starts at the earliest local midnight among the
+    candidate zones, every attempt's callback time counts (the engine reads the latest only),
+    a promise or a hold counts if it may reach today in any zone, and so does any preference
+    for the phone and any wrong-number report on it. So facts that pass `clear` leave the
+    engine nothing more to block with at that instant (tests/compliance/test_screening.py
+    checks this against the engine at the rules' edges).
+    """
+
+    day_start: datetime  # the earliest start of `at`'s local day among the zones
+    earliest_today: date  # the earliest of `at`'s local dates among the zones
+    gap: datetime | None  # attempts after this are within the minimum gap
+    recent: datetime  # attempts after this count towards the rolling and weekly caps
+    cap: int | None  # the fewest attempts a rolling or weekly cap blocks at
+    conversations: bool  # any earlier conversation may block (post-conversation rule)
+    callback: tuple[datetime, datetime]  # a callback time in this range may make it a callback
+    policy: Policy
+
+    @classmethod
+    def of(cls, zones: tuple[str, ...], at: datetime, policy: Policy) -> _Bounds:
+        places = [zone(name) for name in zones]
+        days = [at.astimezone(place).date() for place in places]
+        return cls(
+            day_start=min(start_of_day(d, p) for d, p in zip(days, places, strict=True)),
+            earliest_today=min(days),
+            gap=at - policy.min_gap if policy.min_gap else None,
+            # The lookback covers the rolling window and the weekly cap's local days.
+            recent=at - lookback(policy),
+            cap=min(
+                (c for c in (policy.rolling_attempts, policy.weekly_attempts) if c), default=None
+            ),
+            conversations=policy.post_conversation_days > 0,
+            callback=(at - policy.callback_tolerance, at + policy.callback_tolerance),
+            policy=policy,
+        )
+
+    def clear(
+        self,
+        phone: str,
+        history: Sequence[Attempt],
+        holds: Sequence[Hold],
+        preferences: Sequence[Preference],
+    ) -> bool:
+        """Whether these facts of an account leave a call to `phone` at `at` unblocked."""
+        if any(h.until is None or h.until >= self.earliest_today for h in holds):
+            return False
+        if any(p.phone is None or p.phone == phone for p in preferences):
+            return False
+        today = talks = recent = 0
+        gap, (callback_from, callback_to) = self.gap, self.callback
+        # (Attempts after `at`, which the engine ignores, are counted too: a batch's span.)
+        for a in history:
+            code = a.disposition
+            if code == "WRONG_NUMBER" and (a.phone is None or a.phone == phone):
+                return False
+            if a.ptp_date is not None and a.ptp_date > self.earliest_today:
+                return False
+            if a.callback_at is not None and callback_from <= a.callback_at <= callback_to:
+                return False
+            if gap is not None and a.at > gap:
+                return False
+            if code in RPC_CODES:
+                if self.conversations:
+                    return False
+                if a.at >= self.day_start:
+                    talks += 1
+            if a.at >= self.day_start:
+                today += 1
+            if a.at > self.recent:
+                recent += 1
+        policy = self.policy
+        return (
+            (not policy.daily_attempts or today < policy.daily_attempts)
+            and (not policy.daily_conversations or talks < policy.daily_conversations)
+            and (self.cap is None or recent < self.cap)
+        )
 
 
 Accounts = Select[Any] | Sequence[str] | None  # a query of account_ids, a list of them, or all
@@ -256,9 +389,12 @@ Span = tuple[str | None, str | None]  # account_ids from the first (inclusive) t
 _ALL: Span = (None, None)
 
 
+Screened = tuple[str, str | None, Decision]  # a Screening's fields
+
+
 def _screen_portfolio(
     conn: Connection, accounts: Accounts, at: datetime, policy: Policy, span: Span
-) -> Iterator[Screening]:
+) -> Iterator[Screened]:
     """The screenings of a query of accounts, or of all within `span`, in account_id order.
 
     Rows are read as the driver gives them (one per account, its phones joined into one
@@ -266,7 +402,6 @@ def _screen_portfolio(
     more than the decisions.
     """
     extras = _Extras.load(conn, accounts, at=at, policy=policy, span=span)
-    memo: Memo = {}
     acc, phone = table_of(Account), table_of(Phone)
     phones = func.aggregate_strings(
         phone.c.number + "," + phone.c.source + "," + cast(phone.c.status, String), ";"
@@ -278,21 +413,30 @@ def _screen_portfolio(
         .group_by(acc.c.account_id)  # the key: dpd and zone follow from it
         .order_by(acc.c.account_id)
     )
+    yield from _screen_rows(_raw_rows(conn, query), extras, at, policy)
+
+
+def _screen_rows(
+    rows: Iterable[tuple[str, int | None, str | None, str | None]],
+    extras: _Extras,
+    at: datetime,
+    policy: Policy,
+) -> Iterator[Screened]:
+    """The screenings of rows of account_id, dpd, zone and joined phones (`_screen_portfolio`)."""
+    shared = _Shared(at, policy)
     special = extras.account_ids()
-    for account_id, dpd, tz, joined in _raw_rows(conn, query):
+    for account_id, dpd, tz, joined in rows:
         if joined is not None and ";" not in joined and account_id not in special:
             number, source, status = joined.split(",")
             if status == "ok":  # most of a portfolio: one phone, no other facts
-                overdue = dpd is None or dpd >= 1
-                decision = _shared_decision(number, overdue, dpd, tz, memo, at, policy)
-                yield Screening(account_id, number, decision)
+                yield account_id, number, shared.decision(number, dpd, tz)
                 continue
             listed: Listed = [(number, source, status)]
         elif joined is None:
             listed = []
         else:
             listed = sorted(map(_phone_entry, joined.split(";")), key=_phone_order)
-        yield _decide_account(account_id, dpd, tz, listed, extras, memo, at, policy)
+        yield account_id, *_decide_account(account_id, dpd, tz, listed, extras, shared)
 
 
 def _phone_entry(joined: str) -> tuple[str, str, str]:
@@ -308,12 +452,12 @@ def _sharded(conn: Connection, at: datetime, policy: Policy, workers: int) -> It
         url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
     ):
         # (An in-memory SQLite store is seen by this connection only.)
-        yield from _screen_portfolio(conn, None, at, policy, _ALL)
+        yield from starmap(Screening, _screen_portfolio(conn, None, at, policy, _ALL))
         return
     address = url.render_as_string(hide_password=False)
     shards = [_Shard.start(address, at, policy, span) for span in spans[1:]]
     try:
-        yield from _screen_portfolio(conn, None, at, policy, spans[0])
+        yield from starmap(Screening, _screen_portfolio(conn, None, at, policy, spans[0]))
         for shard in shards:
             yield from shard.result()
     finally:
@@ -324,7 +468,8 @@ def _sharded(conn: Connection, at: datetime, policy: Policy, workers: int) -> It
 @dataclass
 class _Shard:
     """A shard screened by a fresh Python process (not forked: SQLite's locks do not survive
-    fork() in a process with the store open), which pickles its screenings to a temporary file.
+    fork() in a process with the store open), which writes its screenings to a temporary file
+    (`_pack`).
 
     The store's address (with its password) goes to the process through a pipe, not its
     arguments, which other users of the machine can see.
@@ -349,7 +494,7 @@ class _Shard:
             process.stdin.write(pickle.dumps((address, at, policy, span)))
         return cls(process, out, err)
 
-    def result(self) -> list[Screening]:
+    def result(self) -> Iterator[Screening]:
         if self.process.wait() != 0:
             self.err.seek(0)
             lines = self.err.read().decode(errors="replace").strip().splitlines()
@@ -358,8 +503,7 @@ class _Shard:
                 f"{lines[-1] if lines else 'no message'}"
             )
         self.out.seek(0)
-        screenings: list[Screening] = pickle.load(self.out)
-        return screenings
+        return _unpack(self.out)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -370,18 +514,55 @@ class _Shard:
 
 
 def _shard_main() -> None:
-    """The process of a `_Shard`: its order on stdin, its screenings pickled to stdout."""
+    """The process of a `_Shard`: its order on stdin, its screenings packed to stdout."""
     address, at, policy, span = pickle.load(sys.stdin.buffer)
     engine = make_engine(address)
     try:
         with engine.connect() as conn:
             # A reader: SQLite's default BEGIN here takes the write lock (see duecall.db).
             conn.execution_options(sqlite_begin="DEFERRED")
-            screenings = list(_screen_portfolio(conn, None, at, policy, span))
+            _pack(_screen_portfolio(conn, None, at, policy, span), sys.stdout.buffer)
     finally:
         engine.dispose()
-    pickle.dump(screenings, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
     sys.stdout.buffer.flush()
+
+
+def _pack(screened: Iterable[Screened], out: IO[bytes]) -> None:
+    """Screenings as a few flat values, each distinct decision once (`_unpack` reads them back).
+
+    Pickled one by one, a shard's half a million small frozen dataclasses cost about as much
+    CPU to write and read back as screening them; as lists of ids and phones, an index per
+    screening into a table of distinct decisions, and those decisions rebuilt from their fields,
+    a few percent of that.
+    """
+    ids: list[str] = []
+    phones: list[str | None] = []
+    index = array("L")
+    # Each decision object is looked up by identity first (most are shared), then by value.
+    by_object: dict[int, int] = {}
+    by_value: dict[Decision, int] = {}
+    kept: list[Decision] = []  # alive while packing, so that their identities stay unique
+    for account_id, phone, decision in screened:
+        ids.append(account_id)
+        phones.append(phone)
+        position = by_object.get(id(decision))
+        if position is None:
+            kept.append(decision)
+            position = by_object[id(decision)] = by_value.setdefault(decision, len(by_value))
+        index.append(position)
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, Decision: _by_fields, Reason: _by_fields}
+    pickler.dump((ids, phones, index, list(by_value)))
+
+
+def _unpack(packed: IO[bytes]) -> Iterator[Screening]:
+    ids, phones, index, decisions = pickle.load(packed)
+    return map(Screening, ids, phones, map(decisions.__getitem__, index))
+
+
+def _by_fields(value: Any) -> tuple[type, tuple[Any, ...]]:
+    """Pickle a dataclass as a call of its class with its fields (its own way is slower)."""
+    return type(value), tuple(getattr(value, f.name) for f in fields(value))
 
 
 def _shard_spans(conn: Connection, workers: int) -> list[Span]:
@@ -634,29 +815,34 @@ def _load_history(
                 )
             )
 
+    # A promise's date only for PTP calls (the engine reads it for those only): looked up for
+    # each of those rather than joined to every call.
+    promised = case(
+        (
+            call.c.disposition == "PTP",
+            select(promise.c.promised_date)
+            .where(promise.c.call_id == call.c.call_id)
+            .scalar_subquery(),
+        )
+    )
     columns = (
         call.c.account_id,
         call.c.started_at,
         call.c.phone,
         call.c.disposition,
         call.c.callback_at,
-        promise.c.promised_date,
+        promised,
     )
-    with_promise = call.outerjoin(promise, promise.c.call_id == call.c.call_id)
     mine = and_(_of(conn, call, accounts), *_in_span(call, span))
     if excluding is not None:
         mine = and_(mine, call.c.call_id != excluding)
     add(
-        select(*columns)
-        .select_from(with_promise)
-        .where(mine, call.c.started_at > since, call.c.started_at <= at),
+        select(*columns).where(mine, call.c.started_at > since, call.c.started_at <= at),
         recent=True,
     )
     # Older wrong-number reports: the phone's status says so too, but the call is the evidence.
     add(
-        select(*columns)
-        .select_from(with_promise)
-        .where(
+        select(*columns).where(
             mine,
             call.c.started_at <= since,
             call.c.disposition == "WRONG_NUMBER",
@@ -672,9 +858,7 @@ def _load_history(
         promise.c.promised_date >= (at - timedelta(days=1)).date()
     )
     add(
-        select(*columns)
-        .select_from(with_promise)
-        .where(
+        select(*columns).where(
             mine,
             call.c.call_id.in_(dated_ahead),
             func.coalesce(call.c.disposition, "") == "PTP",
@@ -693,9 +877,7 @@ def _load_history(
     # The latest attempt, when older than the lookback and it asked for a callback still ahead.
     later = call.alias("later")
     add(
-        select(*columns)
-        .select_from(with_promise)
-        .where(
+        select(*columns).where(
             mine,
             call.c.started_at <= since,
             call.c.callback_at >= at - policy.callback_tolerance,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -454,3 +456,93 @@ def test_window_starting_inside_a_dst_gap_opens_when_the_gap_ends() -> None:
     assert decision.next_allowed_at == et("2026-03-08T03:00:00-04:00")
     overlap = check(et("2026-11-01T01:00:00-04:00"), policy=night, phone=NEW_YORK)
     assert overlap.next_allowed_at == et("2026-11-01T02:30:00-05:00")
+
+
+def test_attempts_are_ordered_by_instant_across_a_dst_overlap() -> None:
+    """Aware datetimes of one zone compare by wall clock; the gap is measured between instants."""
+    text = (POLICY_DIR / "rbi.toml").read_text()
+    all_day = parse_policy(text.replace('overdue = ["08:00", "19:00"]', 'overdue = ["00:00", "23:59"]'), "all_day.toml")  # fmt: skip
+    new_york = ZoneInfo("America/New_York")
+    # 1 November 2026: 01:00–02:00 happens twice in New York, first in EDT, then in EST.
+    later = datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=new_york)  # 06:30 UTC
+    earlier = datetime(2026, 11, 1, 1, 45, tzinfo=new_york)  # 05:45 UTC
+    at = datetime(2026, 11, 1, 7, 0, tzinfo=UTC)  # 30 minutes after the later attempt
+    for history in ((later, earlier), (earlier, later)):
+        decision = check(
+            at,
+            policy=all_day,
+            phone=NEW_YORK,
+            timezone="America/New_York",
+            history=tuple(us_attempt(a) for a in history),
+        )
+        assert_decision(decision, ["min_gap"], datetime(2026, 11, 1, 7, 30, tzinfo=UTC))
+
+
+# --- History out of order, and searches through several rules --------------------------------
+
+
+@pytest.mark.parametrize("policy", [RBI, REGF], ids=["rbi", "us-regf"])
+def test_history_in_any_order_decides_as_in_order(policy: Policy) -> None:
+    history = (
+        attempt(ist(24, "10:00", month=2), "PTP", ptp_date=date(2026, 3, 1)),
+        attempt(ist(26, "11:00", month=2), "REFUSED"),
+        attempt(ist(27, "12:00", month=2), "RNR"),
+        attempt(ist(1, "09:00"), "PTP", ptp_date=date(2026, 3, 4)),
+        attempt(ist(2, "09:00"), "BUSY"),
+        attempt(ist(2, "10:00"), "CALLBACK", callback_at=ist(2, "18:00")),
+    )
+    shuffled = tuple(history[i] for i in (3, 5, 0, 4, 2, 1))
+    for at in (ist(2, "10:30"), ist(2, "18:00"), ist(4, "09:00"), ist(9, "12:00")):
+        in_order, out_of_order = (
+            check(at, policy=policy, history=history),
+            check(at, policy=policy, history=shuffled),
+        )
+        assert in_order == out_of_order
+    # The latest attempt by instant carries the callback, and the latest promise counts.
+    decision = check(ist(2, "18:00"), policy=RBI, history=shuffled)
+    assert decision.callback is True
+    assert_decision(decision, ["promise_pending"], ist(4, "08:00"))
+
+
+def test_search_passes_a_closed_window_and_a_rule_ending_later_that_day() -> None:
+    # The promise lifts at midnight on Wednesday 4 March, when the window is closed (until
+    # 08:00) and the borrower's avoided morning runs until 12:00.
+    decision = check(
+        ist(2, "20:00"),
+        history=(attempt(ist(1, "10:00"), "PTP", ptp_date=date(2026, 3, 4)),),
+        preferences=(Preference(days=frozenset({2}), start=time(0), end=time(12)),),
+    )
+    assert_decision(decision, ["window", "promise_pending"], ist(4, "12:00"))
+
+
+def test_a_rule_lifted_at_midnight_lets_a_requested_callback_before_the_usual_hours() -> None:
+    text = (POLICY_DIR / "rbi.toml").read_text()
+    early = parse_policy(
+        text.replace('current = ["07:00", "21:00"]', 'current = ["06:00", "21:00"]'), "early.toml"
+    )
+    assert early.callback_current.start < early.window_current.start
+    history = (
+        attempt(ist(1, "10:00"), "PTP", ptp_date=date(2026, 3, 4), callback_at=ist(4, "06:30")),
+    )
+    decision = check(ist(2, "10:00"), policy=early, dpd=0, history=history)
+    # The promise lifts on 4 March; the callback's 15 minutes' tolerance opens at 06:15, in
+    # callback hours though before the usual 07:00.
+    assert_decision(decision, ["promise_pending"], ist(4, "06:15"))
+    assert check(ist(4, "06:15"), policy=early, dpd=0, history=history).callback is True
+
+
+def test_next_allowed_at_counts_attempts_recorded_after_at_as_any_later_decision_does() -> None:
+    # At 13:35 a promise to pay by 4 January; at 19:00 a promise for the 6th, replaced at
+    # 00:01 on the 4th by one for the 4th (a conversation, so no other call on the 4th).
+    at = et("2026-01-01T13:35:00-05:00")
+    history = tuple(
+        replace(us_attempt(when, "PTP"), ptp_date=date(2026, 1, day))
+        for when, day in (
+            (at, 4),
+            (et("2026-01-01T19:00:00-05:00"), 6),
+            (et("2026-01-04T00:01:00-05:00"), 4),
+        )
+    )
+    decision = check(at, phone=NEW_YORK, dpd=0, history=history)
+    assert decision.next_allowed_at == et("2026-01-05T07:00:00-05:00")
+    assert check(decision.next_allowed_at, phone=NEW_YORK, dpd=0, history=history).allowed
