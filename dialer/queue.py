@@ -23,6 +23,7 @@ next_allowed_at, in one statement.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -251,7 +252,7 @@ def claim(
     count: int,
     now: datetime,
     policy: Policy,
-    overfetch: float = 1.5,
+    overfetch: float = 1.2,
 ) -> Claim:
     """Claim up to `count` accounts of `campaign` that may be called now (see module docstring).
 
@@ -301,12 +302,13 @@ def claim(
     parked: list[tuple[str, datetime, str]] = []
     rules: Counter[str] = Counter()
     after: tuple[int, float, str] | None = None
+    screened = 0
     # A bounded number of pages, so that a claim made as a window closes (every candidate
     # blocked) parks a few pages and lets go of the locks; the next pass goes on from there.
     for _page in range(MAX_PAGES):
         if len(chosen) >= slots:
             break
-        wanted = max(int((slots - len(chosen)) * overfetch), 1)
+        wanted = _page_size(slots, len(chosen), screened, overfetch)
         page = pick if after is None else pick.where(_after(queue, *after))
         candidates = conn.execute(page.limit(wanted)).all()
         if not candidates:
@@ -319,6 +321,7 @@ def claim(
         for account_id, _, _ in candidates:
             if len(chosen) == slots:
                 break
+            screened += 1
             screening = batch.decide(account_id, first_slot + interval * len(chosen))
             decision = screening.decision
             if decision.allowed and screening.phone is not None:
@@ -355,7 +358,7 @@ def claim(
     claims = [(c.account_id, c.call_id, stored(c.slot_at + CLAIM_TTL)) for c in claimed]
     conn.execute(writes.claim, {"rows": json.dumps(claims)})
     calls = [
-        (c.call_id, c.account_id, c.phone, stored(c.slot_at), json.dumps(receipts[c.account_id]))
+        (c.call_id, c.account_id, c.phone, stored(c.slot_at), receipts[c.account_id])
         for c in claimed
     ]
     conn.execute(writes.calls, {"campaign": campaign.id, "rows": json.dumps(calls)})
@@ -370,7 +373,7 @@ class _Writes:
 
     park: Any  # (account_id, until, why): not before `until` in this campaign's queue
     claim: Any  # (account_id, call_id, until): the account is claimed for the call
-    calls: Any  # (call_id, account_id, phone, started_at, receipt): the queued call rows
+    calls: Any  # (call_id, account_id, phone, started_at, receipt object): the queued calls
 
 
 _CALL_COLUMNS = (
@@ -412,7 +415,7 @@ _WRITES = {
         calls=text(
             f"INSERT INTO calls ({_CALL_COLUMNS}) "
             "SELECT r.v ->> 0, r.v ->> 1, :campaign, 'BOT', r.v ->> 2, 'bot', 'dialer', "
-            "'queued', CAST(r.v ->> 3 AS timestamp), CAST(r.v ->> 4 AS json) "
+            "'queued', CAST(r.v ->> 3 AS timestamp), r.v -> 4 "
             "FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS r (v, n) "
             "ORDER BY r.n"
         ),
@@ -425,6 +428,20 @@ def _instants(conn: Connection) -> Callable[[datetime], str]:
     process = UTCDateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
     assert process is not None  # a TypeDecorator with process_bind_param always has one
     return lambda instant: str(process(instant))
+
+
+def _page_size(slots: int, chosen: int, screened: int, overfetch: float) -> int:
+    """Candidates to pick for the slots still open: `overfetch` times as many as the share of
+    candidates passing so far (all, before any were screened) suggests, at most a first page.
+
+    Every candidate picked is locked and has its facts read whether or not it is screened, so
+    a page larger than needed costs as much as the candidates used; a second page costs a few
+    more statements.
+    """
+    first = max(math.ceil(slots * overfetch), 1)
+    if not chosen:  # none screened yet, or every one screened was blocked
+        return first
+    return min(math.ceil((slots - chosen) * overfetch * screened / chosen), first)
 
 
 def _after(queue: Any, tier: int, score: float, account_id: str) -> ColumnElement[bool]:

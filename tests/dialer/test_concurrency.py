@@ -32,7 +32,7 @@ from duecall.db import make_engine, make_sessionmaker, upgrade
 from duecall.settings import Settings
 from tests.conftest import POSTGRES_URL, fresh_database_url
 from tests.dialer.conftest import add_campaign
-from tests.dialer.workers import SharedClock, run_dialer
+from tests.dialer.workers import OUTCOMES, SharedClock, run_dialer
 
 ACCOUNTS = 20_000
 REPLICAS = 3
@@ -162,5 +162,9 @@ def test_three_dialers_through_a_day(backend: str, tmp_path: Path) -> None:
         context.close()
         assert len(calls) == sum(claimed)
         assert all(c.status in TERMINAL and c.disposition is not None for c in calls)
-        assert {c.status for c in calls} >= {"completed", "busy", "no-answer", "failed"}
+        # Every outcome the provider gives at least 5 times on average shows up (a rarer one can
+        # be missing by chance when a loaded machine places few calls in the short day).
+        expected = {status for share, status, _ in OUTCOMES if share * len(calls) >= 500}
+        assert "completed" in expected, len(calls)
+        assert {c.status for c in calls} >= expected
         check_calls(calls, campaigns)

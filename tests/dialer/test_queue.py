@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -10,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance.policy import load_policy
+from compliance.screening import decide_for_phone
 from crm.buckets import Bucket
 from crm.models import Account, AccountFlag, AccountFlagCode, Agency, Call, Promise, PromiseStatus
-from dialer.models import Channel, DialQueueEntry
-from dialer.queue import CLAIM_TTL, claim, refresh
+from dialer.models import Campaign, Channel, DialQueueEntry
+from dialer.queue import CLAIM_TTL, _page_size, claim, refresh
 from tests.conftest import NOW
 from tests.dialer.conftest import add_accounts, add_campaign
 from tests.factories import add_account, add_call
@@ -25,6 +27,22 @@ TODAY = date(2026, 3, 2)
 def queued(session: Session, campaign_id: int) -> dict[str, DialQueueEntry]:
     rows = session.scalars(select(DialQueueEntry).where(DialQueueEntry.campaign_id == campaign_id))
     return {row.account_id: row for row in rows}
+
+
+def queue_in_order(session: Session, accounts: int) -> tuple[Campaign, list[str]]:
+    """A campaign over `accounts` new accounts, refreshed; their ids in the claim's order."""
+    ids = add_accounts(session, accounts)
+    campaign = add_campaign(session)
+    refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
+    entries = queued(session, campaign.id)
+    return campaign, sorted(ids, key=lambda a: (entries[a].tier, -entries[a].score, a))
+
+
+def called_recently(session: Session, account_ids: Iterable[str]) -> None:
+    """Each account's phone was called 20 minutes ago: min_gap blocks it for 40 more."""
+    for account_id in account_ids:
+        phone = session.get_one(Account, account_id).phones[0].number
+        add_call(session, account_id, started_at=NOW - timedelta(minutes=20), phone=phone)
 
 
 def test_refresh_selects_by_bucket_product_agency_predue_and_flags(session: Session) -> None:
@@ -146,14 +164,8 @@ def test_claim_parks_what_compliance_blocks_with_the_reason(session: Session) ->
 
 def test_claim_tops_up_in_priority_order_when_candidates_are_blocked(session: Session) -> None:
     """The first page of candidates is all blocked: the next ones, in order, fill the slots."""
-    ids = add_accounts(session, 12)
-    campaign = add_campaign(session)
-    refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
-    entries = queued(session, campaign.id)
-    order = sorted(ids, key=lambda a: (entries[a].tier, -entries[a].score, a))
-    for account_id in order[:4]:  # the four most urgent were called 20 minutes ago: min_gap
-        phone = session.get_one(Account, account_id).phones[0].number
-        add_call(session, account_id, started_at=NOW - timedelta(minutes=20), phone=phone)
+    campaign, order = queue_in_order(session, 12)
+    called_recently(session, order[:4])  # the four most urgent
     result = claim(
         session, campaign, channel=Channel.BOT, count=3, now=NOW, policy=RBI, overfetch=1.0
     )
@@ -162,6 +174,51 @@ def test_claim_tops_up_in_priority_order_when_candidates_are_blocked(session: Se
     session.expire_all()
     parked = queued(session, campaign.id)
     assert all(parked[a].due_at == NOW + timedelta(minutes=40) for a in order[:4])
+
+
+def test_claim_tops_up_from_the_share_that_passed(session: Session) -> None:
+    """Most candidates are blocked: the slots are filled in priority order all the same."""
+    campaign, order = queue_in_order(session, 30)
+    blocked = {*order[:7], order[9], order[12]}
+    called_recently(session, blocked)
+    result = claim(session, campaign, channel=Channel.BOT, count=6, now=NOW, policy=RBI)
+    assert [c.account_id for c in result.claimed] == [a for a in order if a not in blocked][:6]
+    assert result.blocked == 9
+
+
+@pytest.mark.parametrize(
+    ("slots", "chosen", "screened", "overfetch", "wanted"),
+    [
+        (1000, 0, 0, 1.2, 1200),  # the first page
+        (3, 0, 0, 1.0, 3),
+        (1, 0, 0, 1.2, 2),
+        (1000, 0, 1200, 1.2, 1200),  # every one blocked: another first page
+        (1000, 900, 1000, 1.2, 134),  # 100 more at 9 in 10 passing, 20% to spare
+        (1000, 999, 1200, 1.2, 2),
+        (1000, 10, 1200, 1.2, 1200),  # few pass: at most a first page
+        (4, 2, 4, 1.0, 4),
+    ],
+)
+def test_page_size(slots: int, chosen: int, screened: int, overfetch: float, wanted: int) -> None:
+    assert _page_size(slots, chosen, screened, overfetch) == wanted
+
+
+def test_each_claimed_call_stores_the_receipt_of_its_decision(session: Session) -> None:
+    ids = add_accounts(session, 3)
+    campaign = add_campaign(session, calls_per_second=1.0)
+    refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
+    claimed = claim(session, campaign, channel=Channel.BOT, count=3, now=NOW, policy=RBI).claimed
+    assert sorted(c.account_id for c in claimed) == sorted(ids)
+    session.expire_all()
+    for item in claimed:
+        call = session.get_one(Call, item.call_id)
+        decision = decide_for_phone(
+            session.connection(), item.account_id, item.phone, at=item.slot_at, policy=RBI,
+            excluding_call=item.call_id,
+        )  # fmt: skip
+        assert decision is not None and decision.allowed
+        assert (call.phone, call.status, call.started_at) == (item.phone, "queued", item.slot_at)
+        assert call.compliance_receipt == decision.receipt(item.phone)
 
 
 def test_a_claim_holds_the_account_until_it_expires(session: Session) -> None:
