@@ -34,14 +34,13 @@ from agent.conversation import Reply, Said, State, Step, Then, interrupted
 from agent.llm.responder import Prepared
 from agent.llm.store import (
     RELAY_FAILED,
-    conversation_state,
     heard_until,
     load_turn,
     stored_twiml,
 )
 from agent.llm.turns import Answer, LlmRecord, Plan, TurnInput, plan, stream_answer
 from agent.models import LlmOutcome
-from agent.service import Turn, hang_up, render, take_turn
+from agent.service import Turn, hang_up, render, state_of, take_turn
 from crm.models import Call
 from dialer.calls import TERMINAL
 from dialer.telephony import Telephony
@@ -150,7 +149,7 @@ class RelaySession:
             call = session.get(Call, self.call_id)
             if call is None or call.status in TERMINAL or call.provider_call_sid != call_sid:
                 return None
-            state = conversation_state(call)
+            state = state_of(call.conversation)
             return None if state is None or state.step is Step.ENDED else state.step
 
     async def _key(self, digit: str) -> None:
@@ -295,7 +294,7 @@ def relay_ended(call_id: str, params: TwilioParams, context: ContextDep) -> Resp
         if turn is not None:
             twiml = stored_twiml(session, sid or call.call_id, turn)
             return Response(twiml or hang_up(), media_type=TWIML)
-        state = conversation_state(call)
+        state = state_of(call.conversation)
         if state is None or state.step is Step.ENDED:
             return Response(hang_up(), media_type=TWIML)
         log.warning(

@@ -5,6 +5,7 @@ the same transaction stores the transcript, the new state, any outcome and its e
 TwiML answered. Twilio retries a webhook it did not get an answer to in time; a retried turn is
 recognised by its number and gets the stored TwiML back, so no turn or effect is ever applied
 twice. The call's row is locked for the turn, so a retry racing the original waits for it.
+At most `TURNS_AT_ONCE` turns (SQLite: one) are in their transaction at once per store.
 
 A turn is the agent's hot path (100 calls in progress are tens of turns a second on one worker),
 so it is a handful of prebuilt Core statements rather than ORM loads: one that locks the call
@@ -17,27 +18,33 @@ transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     Insert,
     Select,
     Update,
     bindparam,
     case,
+    cast,
     exists,
     func,
     insert,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -86,6 +93,33 @@ log = logging.getLogger(__name__)
 GATHER_TIMEOUT_S = 5  # seconds of silence before Twilio gives up listening
 VOICEMAIL_TURN = "voicemail"
 
+# Turns in their transaction at once, per store. A turn is a few milliseconds of Python and a
+# short transaction; more of them at once only contend for the GIL and the store and make every
+# one slower. SQLite has a single writer anyway (a turn waiting for its lock would poll with
+# growing sleeps).
+TURNS_AT_ONCE_SQLITE = 1
+TURNS_AT_ONCE = 4
+_slots: WeakKeyDictionary[Engine, threading.BoundedSemaphore] = WeakKeyDictionary()
+_slots_made = threading.Lock()
+
+
+def turns_at_once(engine: Engine) -> int:
+    """How many turns `engine`'s store takes in their transaction at once."""
+    return TURNS_AT_ONCE_SQLITE if engine.dialect.name == "sqlite" else TURNS_AT_ONCE
+
+
+@contextmanager
+def _turn_slot(engine: Engine) -> Iterator[None]:
+    """One of the store's turn slots, held for the turn's transaction (the thread waits)."""
+    slot = _slots.get(engine)
+    if slot is None:
+        with _slots_made:
+            slot = _slots.get(engine)
+            if slot is None:
+                slot = _slots[engine] = threading.BoundedSemaphore(turns_at_once(engine))
+    with slot:
+        yield
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:
@@ -110,19 +144,19 @@ def take_turn(
     `also` stores what else the turn produced (LLM mode: its use of the model), in the same
     transaction, when the turn is applied.
     """
-    now = context.clock.now()
     sid, key = turn.provider_call_sid or turn.call_id, str(turn.number)
-    with context.engine.begin() as conn:
+    with _turn_slot(context.engine), context.engine.begin() as conn:
+        now = context.clock.now()
         row = _load(conn, turn.call_id, sid, key, answer=turn.number == 0)
         if row is None:
             log.warning("voice webhook for unknown call %s", turn.call_id)
             return hang_up()
         if row.replay is not None:
             return str(row.replay)
-        state = _state_of(row.conversation)
+        state = state_of(row.conversation)
         if row.status in TERMINAL or (state is not None and state.step is Step.ENDED):
             return hang_up()
-        facts = _facts(context, row)
+        facts = facts_of(context, row)
         heard, answered_by = None, None
         if turn.number == 0 or state is None:
             state, reply = _answer(conn, row, facts, turn, context, now)
@@ -138,18 +172,18 @@ def take_turn(
 
 def leave_voicemail(context: AppContext, call_id: str, provider_call_sid: str) -> str:
     """An answering machine was detected: the limited-content message, once."""
-    now = context.clock.now()
     sid = provider_call_sid or call_id
-    with context.engine.begin() as conn:
+    with _turn_slot(context.engine), context.engine.begin() as conn:
+        now = context.clock.now()
         row = _load(conn, call_id, sid, VOICEMAIL_TURN, answer=False)
         if row is None:
             return hang_up()
         if row.replay is not None:
             return str(row.replay)
-        state = _state_of(row.conversation) or State()
+        state = state_of(row.conversation) or State()
         if state.identity_confirmed:
             return hang_up()  # a person confirmed who they are: not a machine after all
-        facts = _facts(context, row)
+        facts = facts_of(context, row)
         ended = State(step=Step.ENDED, turn=state.turn)
         return _store(
             conn, context, row, facts, ended, voicemail(facts), now,
@@ -163,14 +197,14 @@ def conversation_open(session: Session, call_id: str) -> bool:
     call = session.get(Call, call_id)
     if call is None or call.status in TERMINAL:
         return False
-    state = _state(call)
+    state = state_of(call.conversation)
     return state is None or (state.step is not Step.ENDED and not state.identity_confirmed)
 
 
 def call_facts(session: Session, call: Call, context: AppContext) -> CallFacts:
     account = session.get(Account, call.account_id)
     assert account is not None, f"call {call.call_id} has no account"
-    return _facts(
+    return facts_of(
         context,
         _FactsRow(
             account_id=account.account_id,
@@ -190,7 +224,7 @@ def call_facts(session: Session, call: Call, context: AppContext) -> CallFacts:
 
 @dataclass(frozen=True, slots=True)
 class _FactsRow:
-    """What `_facts` reads, as `_load`'s row has it."""
+    """What `facts_of` reads, as `_load`'s row has it."""
 
     account_id: str
     phone: str | None
@@ -205,7 +239,8 @@ class _FactsRow:
     timezone: str | None
 
 
-def _facts(context: AppContext, row: Any) -> CallFacts:
+def facts_of(context: AppContext, row: Any) -> CallFacts:
+    """The call's facts from a row of `with_facts` (or anything with the same attributes)."""
     settings = context.settings
     digits = "".join(ch for ch in row.account_id if ch.isdigit())
     overdue = row.overdue_amount
@@ -260,18 +295,28 @@ _REPLAY = (
     )
     .scalar_subquery()
 )
-_LOAD: Select[Any] = (
-    select(
-        _calls.c.call_id, _calls.c.account_id, _calls.c.phone, _calls.c.status,
-        _calls.c.language, _calls.c.answered_at, _calls.c.answered_by, _calls.c.conversation,
-        _accounts.c.language.label("account_language"), _accounts.c.timezone,
-        _accounts.c.dpd, _accounts.c.bucket, _accounts.c.overdue_amount, _accounts.c.emi_amount,
-        _accounts.c.due_date, _accounts.c.principal_outstanding,
-        _borrowers.c.name.label("borrower_name"), _REPLAY.label("replay"),
+# What `facts_of` reads.
+_FACTS_COLUMNS = (
+    _calls.c.account_id, _calls.c.phone, _calls.c.language,
+    _accounts.c.language.label("account_language"), _accounts.c.timezone, _accounts.c.bucket,
+    _accounts.c.overdue_amount, _accounts.c.emi_amount, _accounts.c.due_date,
+    _accounts.c.principal_outstanding, _borrowers.c.name.label("borrower_name"),
+)  # fmt: skip
+
+
+def with_facts(*columns: ColumnElement[Any]) -> Select[Any]:
+    """`columns` and what `facts_of` reads, of the call `:p_call` (a select to add to)."""
+    return (
+        select(*columns, *_FACTS_COLUMNS)
+        .join(_accounts, _accounts.c.account_id == _calls.c.account_id)
+        .join(_borrowers, _borrowers.c.borrower_id == _accounts.c.borrower_id)
+        .where(_calls.c.call_id == bindparam("p_call"))
     )
-    .join(_accounts, _accounts.c.account_id == _calls.c.account_id)
-    .join(_borrowers, _borrowers.c.borrower_id == _accounts.c.borrower_id)
-    .where(_calls.c.call_id == bindparam("p_call"))
+
+
+_LOAD = with_facts(
+    _calls.c.call_id, _calls.c.status, _calls.c.answered_at, _calls.c.answered_by,
+    _calls.c.conversation, _accounts.c.dpd, _REPLAY.label("replay"),
 )  # fmt: skip
 _LAST_SEQ = select(func.coalesce(func.max(_turns.c.seq), 0)).where(
     _turns.c.call_id == bindparam("p_call")
@@ -327,18 +372,24 @@ def _save_all(turns: int, answer: bool) -> Insert:
     """PostgreSQL: the transcript, the state and the reply in one statement (one round trip)."""
     statement = _SAVE_REPLY.add_cte(_save_state(answer).cte("saved_state"))
     if turns:
-        rows = [
-            {
-                "call_id": bindparam("p_call", type_=_turns.c.call_id.type),
-                "at": bindparam("p_at", type_=_turns.c.at.type),
-                **{
-                    column: bindparam(f"p_{column}{n}", type_=_turns.c[column].type)
-                    for column in _TURN_COLUMNS
-                },
-            }
+        # The lines as one SELECT per line, in order (they get their ids in that order): the
+        # compiled form of a multi-row VALUES insert is not cached by SQLAlchemy, and compiling
+        # it anew costs more than the rest of the turn's client work.
+        lines = [
+            select(  # typed: a UNION takes its column types from its values, NULL being none
+                cast(bindparam("p_call", type_=_turns.c.call_id.type), _turns.c.call_id.type),
+                *(
+                    cast(bindparam(f"p_{c}{n}", type_=_turns.c[c].type), _turns.c[c].type)
+                    for c in _TURN_COLUMNS
+                ),
+                cast(bindparam("p_at", type_=_turns.c.at.type), _turns.c.at.type),
+            )
             for n in range(turns)
         ]
-        statement = statement.add_cte(insert(_turns).values(rows).cte("saved_turns"))
+        rows = insert(_turns).from_select(
+            ["call_id", *_TURN_COLUMNS, "at"], union_all(*lines) if turns > 1 else lines[0]
+        )
+        statement = statement.add_cte(rows.cte("saved_turns"))
     return statement
 
 
@@ -525,11 +576,9 @@ def render(reply: Reply, *, action_url: str, transfer_url: str, transfer_to: str
     return str(response)
 
 
-def _state(call: Call) -> State | None:
-    return _state_of(call.conversation)
-
-
-def _state_of(conversation: Mapping[str, Any] | None) -> State | None:
+def state_of(conversation: Mapping[str, Any] | None) -> State | None:
+    """The conversation's state as stored with the call (`calls.conversation`); None before
+    the answer."""
     if not conversation or "state" not in conversation:
         return None
     return State.from_json(conversation["state"])

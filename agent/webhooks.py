@@ -26,35 +26,29 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from agent.conversation import Said
-from agent.llm.responder import prepare
-from agent.service import Turn, hang_up, leave_voicemail, take_turn
+from agent.llm.responder import llm_turn
+from agent.service import Turn, hang_up, leave_voicemail, take_turn, turns_at_once
 from dialer.webhooks import TwilioParams, verified_params
 from duecall.access import access_check
 from duecall.context import AppContext
-from duecall.db import is_sqlite
 
 router = APIRouter(prefix="/twilio", tags=["twilio webhooks"], include_in_schema=False)
 TWIML = "application/xml"
 
-# Turns stored at once. A turn is a few milliseconds of Python and a short transaction; more of
-# them in flight only contend for the GIL and the store and make every one slower. SQLite has a
-# single writer anyway (a turn waiting for its lock would poll with growing sleeps).
-TURNS_AT_ONCE_SQLITE = 1
-TURNS_AT_ONCE = 4
-_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool, CapacityLimiter]] = (
+# Worker threads for turns at once: as many as the store takes turns at once (`take_turn`), so
+# turns waiting for one hold no thread.
+_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, CapacityLimiter]] = (
     WeakKeyDictionary()
 )
 
 
 async def _in_turn(context: AppContext, work: Callable[[], str]) -> str:
-    """Run a turn's store work in a worker thread, at most TURNS_AT_ONCE at a time."""
-    sqlite = is_sqlite(context.engine)
+    """Run a turn's store work in a worker thread, as many at a time as the store takes."""
+    at_once = turns_at_once(context.engine)
     per_store = _limiters.setdefault(asyncio.get_running_loop(), {})
-    limiter = per_store.get(sqlite)
+    limiter = per_store.get(at_once)
     if limiter is None:
-        limiter = per_store[sqlite] = CapacityLimiter(
-            TURNS_AT_ONCE_SQLITE if sqlite else TURNS_AT_ONCE
-        )
+        limiter = per_store[at_once] = CapacityLimiter(at_once)
     return await anyio.to_thread.run_sync(work, limiter=limiter)
 
 
@@ -108,16 +102,11 @@ async def voice(request: Request) -> Response:
         said=said,
         answered_by=params.get("AnsweredBy"),
     )
-    # LLM mode asks the model first, outside the turn's limit (it may take the turn's budget).
-    prepared = (
-        await anyio.to_thread.run_sync(prepare, context, this_turn)
-        if context.llm is not None
-        else None
-    )
-    twiml = await _in_turn(
-        context,
-        partial(take_turn, context, this_turn, prepared, prepared.keep if prepared else None),
-    )
+    if context.llm is None or this_turn.number == 0:  # the answer is the script's
+        twiml = await _in_turn(context, partial(take_turn, context, this_turn))
+    else:
+        # The model may take the turn's budget: its worker thread is not one of the turns'.
+        twiml = await anyio.to_thread.run_sync(llm_turn, context, this_turn)
     return Response(twiml, media_type=TWIML)
 
 

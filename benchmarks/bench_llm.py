@@ -10,6 +10,8 @@ streamed a word every `--token-ms`. The server under test is the real app in its
 process, on a fresh store with one account and call per conversation (a quarter in Hindi).
 Every conversation: answer, identity, verification (scripted), then four turns the model works
 on (an off-script question, a promise, a correction, the new date), then "yes" (scripted close).
+Before the measured conversations, as many others at once, unmeasured: a server that has been
+up a while has its connections (store, model, worker threads) open.
 
 - Webhook turns (`DUECALL_LLM_TRANSPORT=gather`), `--calls` conversations at once, about
   `--think` s between a call's requests: per model turn, the client's latency minus the
@@ -412,7 +414,7 @@ def _run_round(
     waited: dict[tuple[int, int], float] = {}
     cpu: dict[str, float] = {}
     for mode, transport in (("llm", "gather"), ("scripted", "gather"), ("llm", "relay")):
-        _seed(url, calls)
+        _seed(url, 2 * calls)
         httpx.post(standin_url.removesuffix("/v1") + "/_standin/clear", timeout=10)
         name = f"{mode}-{transport}"
         profile = None if args.profile is None else args.profile / f"{backend}-{name}.txt"
@@ -429,7 +431,9 @@ def _run_round(
                 transport: str = transport, timed: list[Timed] = timed, pid: int = pid
             ) -> float:
                 call = _relay_call if transport == "relay" else _gather_call
-                await call(base, calls, 0.0, [])  # warm-up, unmeasured
+                # Warm-up, unmeasured: as many conversations at once as measured, so that the
+                # connections they need (the store's pool, the SDK's, worker threads) are open.
+                await asyncio.gather(*(call(base, n, 0.0, []) for n in range(calls, 2 * calls)))
                 before = _cpu_s(pid)
                 await asyncio.gather(*(call(base, n, args.think, timed) for n in range(calls)))
                 return _cpu_s(pid) - before

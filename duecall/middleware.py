@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import uuid
+from functools import cache
 from ipaddress import ip_address
 
 from fastapi import Request, Response
@@ -16,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from twilio.twiml.voice_response import VoiceResponse
 
+from agent.script import LANGUAGES, script
 from duecall import logs
 from duecall.metrics import Metrics
 
@@ -26,9 +28,6 @@ _WEBHOOK = re.compile(r"/twilio/[^/]+/([^/?]+)")
 # Twilio webhooks whose answer it ignores (status, machine detection, recording, relay ended):
 # those get a 503 a retrying provider tries again; the others' TwiML is what the caller hears.
 _CALLBACK = re.compile(r"/twilio/(?:(?:status|amd|recording)/[^/]+|relay/[^/]+/ended)/?")
-POLITE_CLOSE = (
-    "We are sorry, we cannot continue this call just now. We will call you again. Goodbye."
-)
 log = logging.getLogger(__name__)
 
 
@@ -39,10 +38,15 @@ def database_outage(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+@cache
 def polite_close() -> str:
-    """TwiML ending a call courteously: an apology, then hang up."""
+    """TwiML ending a call courteously: the apology in every script language, then hang up.
+
+    The call's language is in the database that cannot be reached, so each is said in turn."""
     response = VoiceResponse()
-    response.say(POLITE_CLOSE)
+    for language in LANGUAGES:
+        lines = script(language)
+        response.say(lines.line("close_outage"), language=lines.twilio_language)
     response.hangup()
     return str(response)
 

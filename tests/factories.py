@@ -86,6 +86,15 @@ def add_call(
     return call
 
 
+def add_call_in_progress(session: Session, call_sid: str, account_id: str = "A1") -> Call:
+    """Account `account_id` with call C1 answered and talking, as the dialer placed it."""
+    add_account(session, account_id)
+    return add_call(
+        session, account_id, call_id="C1", disposition=None, status="in-progress",
+        provider_call_sid=call_sid, source="dialer",
+    )  # fmt: skip
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[Any]] | list[dict[str, Any]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as out:
         if rows and isinstance(rows[0], dict):

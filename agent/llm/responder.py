@@ -1,11 +1,11 @@
 """LLM mode on the webhook path: the turn's reply is worked out before the store is locked.
 
 The model may take the whole turn budget, so it is asked outside the turn's transaction (which
-on SQLite holds the database's one write lock). `prepare` reads the call, plans the turn, asks
-the model (from the webhook's worker thread itself: no hop to the event loop) and returns a
-responder for `agent.service.take_turn`: it answers with the prepared reply when the turn still
-starts from the state that was read, and with the scripted agent otherwise (a retried webhook,
-a turn that raced another).
+on SQLite holds the database's one write lock). `llm_turn` does the whole turn in the webhook's
+one worker thread: `prepare` reads the call, plans the turn and asks the model, and returns a
+responder for `agent.service.take_turn`, which then answers with the prepared reply when the
+turn still starts from the state that was read, and with the scripted agent otherwise (a
+retried webhook, a turn that raced another).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from agent.conversation import AFTER_RIGHT_PARTY, CallFacts, Reply, Said, State,
 from agent.llm.model import LanguageModel
 from agent.llm.store import keep_llm_turn, load_turn, relay_failed
 from agent.llm.turns import Answer, answer, plan
-from agent.service import Turn
+from agent.service import Turn, take_turn
 from crm.models import Call
 from duecall.context import AppContext
 from duecall.db import read_session
@@ -47,6 +47,13 @@ class Prepared:
     def keep(self, conn: Connection) -> None:
         if self.answer.record is not None and self.at is not None:
             keep_llm_turn(conn, self.call_id, self.turn, self.answer.record, self.at)
+
+
+def llm_turn(context: AppContext, turn: Turn) -> str:
+    """A webhook turn in LLM mode, in one worker thread: the model is asked (`prepare`), then
+    the turn is taken with its answer. Blocks for as long as the model takes."""
+    prepared = prepare(context, turn)
+    return take_turn(context, turn, prepared, prepared.keep if prepared is not None else None)
 
 
 def prepare(context: AppContext, turn: Turn) -> Prepared | None:

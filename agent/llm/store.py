@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, insert, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.orm import Session
 
-from agent.conversation import AFTER_RIGHT_PARTY, Said, State, Step, disclosure, interrupted
+from agent.conversation import AFTER_RIGHT_PARTY, Said, Step, disclosure, interrupted
 from agent.llm.turns import LlmRecord, TurnInput
 from agent.models import FALLBACKS, LlmTurn
-from agent.service import call_facts
-from crm.models import Account, Call, Speaker, TranscriptTurn
+from agent.service import facts_of, state_of, with_facts
+from crm.models import Call, Speaker, TranscriptTurn
 from dialer.calls import TERMINAL
 from dialer.models import WebhookEvent
 from duecall.context import AppContext
-from duecall.db import read_session, table_of, transaction
+from duecall.db import reading, table_of, transaction
 
 log = logging.getLogger(__name__)
 
@@ -26,22 +25,14 @@ RELAY_FAILED = "relay_failed"  # webhook_events kind: this call's streaming sess
 _INSERT_LLM_TURN = insert(table_of(LlmTurn))
 
 
-def conversation_state(call: Call) -> State | None:
-    if not call.conversation or "state" not in call.conversation:
-        return None
-    return State.from_json(call.conversation["state"])
-
-
-@cache
-def _turn_read() -> Select[Call, Account]:
-    """One statement for a turn: the call, its account and borrower (the facts) and its
-    transcript; built once."""
-    return (
-        select(Call, Account)
-        .join(Account, Account.account_id == Call.account_id)
-        .options(joinedload(Call.turns), joinedload(Account.borrower))
-        .where(Call.call_id == bindparam("call_id"))
-    )
+# A turn in one statement: the call's state and facts on every row, one row per transcript turn
+# in order (one row with no turn when there is none yet).
+_calls, _transcript = table_of(Call), table_of(TranscriptTurn)
+_TURN_READ = (
+    with_facts(_calls.c.status, _calls.c.conversation, _transcript.c.speaker, _transcript.c.text)
+    .outerjoin(_transcript, _transcript.c.call_id == _calls.c.call_id)
+    .order_by(_transcript.c.seq)
+)
 
 
 def load_turn(
@@ -50,30 +41,27 @@ def load_turn(
     """The borrower's next turn on `call_id` as the LLM turn needs it; None when the call is not
     in a conversation (unknown, over, or not yet answered), or, unless `before_rpc`, when the
     borrower has not passed verification yet (the model has nothing to do then)."""
-    with read_session(context.sessions) as session:
-        found = session.execute(_turn_read(), {"call_id": call_id}).unique().first()
-        if found is None:
-            return None
-        call = found[0]
-        if call.status in TERMINAL:
-            return None
-        state = conversation_state(call)
-        if state is None or state.step is Step.ENDED:
-            return None
-        if not before_rpc and state.step not in AFTER_RIGHT_PARTY:
-            return None
-        facts = call_facts(session, call, context)  # the account is in the session already
-        return TurnInput(
-            call_id=call_id,
-            turn=state.turn + 1,
-            state=state,
-            facts=facts,
-            said=said,
-            now=now,
-            history=since_disclosure(
-                [(t.speaker.value, t.text) for t in call.turns], disclosure(facts)
-            ),
-        )
+    with reading(context.engine) as conn:
+        rows = conn.execute(_TURN_READ, {"p_call": call_id}).all()
+    if not rows or rows[0].status in TERMINAL:
+        return None
+    found = rows[0]
+    state = state_of(found.conversation)
+    if state is None or state.step is Step.ENDED:
+        return None
+    if not before_rpc and state.step not in AFTER_RIGHT_PARTY:
+        return None
+    facts = facts_of(context, found)
+    turns = [(row.speaker.value, row.text) for row in rows if row.speaker is not None]
+    return TurnInput(
+        call_id=call_id,
+        turn=state.turn + 1,
+        state=state,
+        facts=facts,
+        said=said,
+        now=now,
+        history=since_disclosure(turns, disclosure(facts)),
+    )
 
 
 def since_disclosure(turns: list[tuple[str, str]], line: str) -> tuple[tuple[str, str], ...]:
@@ -140,7 +128,7 @@ def heard_until(context: AppContext, call_id: str, heard: str) -> None:
             last.text = cut
         else:
             session.delete(last)  # none of it was heard
-        state = conversation_state(call)
+        state = state_of(call.conversation)
         if state is not None:
             call.conversation = {"state": interrupted(state).to_json()}
 

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from twilio.request_validator import RequestValidator
 
 from agent.conversation import Said
-from agent.service import Turn, take_turn
+from agent.service import TURNS_AT_ONCE, TURNS_AT_ONCE_SQLITE, Turn, take_turn
 from compliance.policy import load_policy
 from compliance.screening import decide_for_phone
 from crm.models import (
@@ -442,6 +442,48 @@ def test_a_retry_racing_the_original_waits_for_it_and_gets_its_twiml(
     assert len(answers) == 2 and answers[0] == answers[1]
     borrower_turns = [text for who, text in stored(db).turns if who == "borrower"]
     assert borrower_turns == ["yes", "4242"]
+
+
+def test_turns_at_once_are_bounded_per_store_whoever_takes_them(
+    client: TestClient, settings: Settings, db: Database
+) -> None:
+    call = line(client, settings, db)
+    answered = call.answer()
+    context = client.app.state.context  # type: ignore[attr-defined]
+    engine = context.engine
+    at_once = TURNS_AT_ONCE_SQLITE if engine.dialect.name == "sqlite" else TURNS_AT_ONCE
+    lock, open_now, most = threading.Lock(), [0], [0]
+
+    def began(conn: object) -> None:
+        with lock:
+            open_now[0] += 1
+            most[0] = max(most[0], open_now[0])
+        time.sleep(0.02)  # long enough for the other threads to get here if nothing stops them
+
+    def ended(conn: object) -> None:
+        with lock:
+            open_now[0] -= 1
+
+    answers: list[str] = []
+    replay = Turn("CALL1", SID, 0, Said(""))  # the answer again: a read-only turn each time
+    event.listen(engine, "begin", began)
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
+    try:
+        threads = [
+            threading.Thread(target=lambda: answers.append(take_turn(context, replay)))
+            for _ in range(3 * at_once)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        event.remove(engine, "begin", began)
+        event.remove(engine, "commit", ended)
+        event.remove(engine, "rollback", ended)
+    assert [Twiml.parse(a) for a in answers] == [answered] * (3 * at_once)
+    assert most[0] <= at_once
 
 
 def test_unsigned_or_forged_requests_get_403(

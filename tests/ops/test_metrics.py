@@ -22,7 +22,7 @@ from duecall.settings import Settings
 from server import create_app
 from tests.conftest import ADMIN_TOKEN, NOW, Database
 from tests.dialer.conftest import add_accounts, add_campaign
-from tests.factories import add_account, add_call
+from tests.factories import add_account, add_call, add_call_in_progress
 
 METRICS_TOKEN = "metrics-token-for-tests-0123"
 PUBLIC_URL = "https://duecall.example"
@@ -164,11 +164,7 @@ def test_voice_turns_are_timed_under_their_route(
 ) -> None:
     sid = "CA" + "ab" * 16
     with db.session() as session, session.begin():
-        add_account(session, "A1")
-        add_call(
-            session, "A1", call_id="C1", disposition=None, status="in-progress",
-            provider_call_sid=sid, source="dialer",
-        )  # fmt: skip
+        add_call_in_progress(session, sid)
     for path in ("/twilio/voice/C1", "/twilio/voice/C1?turn=1", "/twilio/voicemail/C1"):
         params = {"CallSid": sid}
         signature = fake.sign(PUBLIC_URL + path, params)

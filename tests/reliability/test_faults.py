@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import make_url
 
+from agent.script import script
 from benchmarks.bench_load import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -37,7 +38,6 @@ from dialer.jobs import recover_calls
 from dialer.telephony import TwilioTelephony
 from duecall.clock import FixedClock
 from duecall.context import AppContext
-from duecall.middleware import POLITE_CLOSE
 from duecall.settings import Settings
 from tests.conftest import BACKENDS, POSTGRES_URL
 
@@ -163,11 +163,12 @@ def test_the_database_cut_off_gets_polite_closes_and_a_paused_dialer(tmp_path: P
     # Webhooks during the outage: TwiML ones got the polite close, none a 500.
     events = [e for c in sim_calls for e in c["events"] if e["type"] == "webhook"]
     assert all(e["detail"]["status_code"] != 500 for e in events)
-    closes = [e for e in events if POLITE_CLOSE in e["detail"]["response"]]
+    apology = script("en").line("close_outage")
+    closes = [e for e in events if apology in e["detail"]["response"]]
     assert closes and polite >= len({e["detail"]["url"] for e in closes}) > 0
     assert all(e["detail"]["status_code"] == 200 for e in closes)
     assert all("<Hangup />" in e["detail"]["response"] for e in closes)
-    heard = [c for c in sim_calls if any(t["text"] == POLITE_CLOSE for t in c["transcript"])]
+    heard = [c for c in sim_calls if any(t["text"] == apology for t in c["transcript"])]
     assert heard
     # And nothing was lost through it: callbacks refused while it was away were settled.
     assert result.problems == []

@@ -13,15 +13,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
+from agent.script import script
 from dialer.jobs import DialGuard, dial_tick
 from dialer.telephony import FakeTelephony
 from duecall.clock import FixedClock
 from duecall.db import make_engine, make_sessionmaker
-from duecall.middleware import POLITE_CLOSE
 from duecall.settings import Settings
 from server import create_app
 from tests.conftest import ADMIN_TOKEN, Database
-from tests.factories import add_account, add_call
+from tests.factories import add_call_in_progress
 
 PUBLIC = "http://127.0.0.1:8000"
 SID = "CA" + "ab" * 16
@@ -38,11 +38,7 @@ def app(
     db: Database, api_settings: Settings, clock: FixedClock, fake: FakeTelephony, tmp_path: Path
 ) -> Iterator[FastAPI]:
     with db.session() as session, session.begin():
-        add_account(session, "A1")
-        add_call(
-            session, "A1", call_id="C1", disposition=None, status="in-progress",
-            provider_call_sid=SID, source="dialer",
-        )  # fmt: skip
+        add_call_in_progress(session, SID)
     built = create_app(api_settings.model_copy(update={"public_base_url": PUBLIC}), clock, fake)
     yield built
     built.state.context.close()
@@ -76,7 +72,10 @@ def test_webhooks_close_the_call_politely_while_the_database_is_away(
 
     assert voice.status_code == 200, voice.text
     assert voice.headers["content-type"].startswith("application/xml")
-    assert POLITE_CLOSE in voice.text and "<Hangup />" in voice.text
+    # The call's language is in the database that is away: the apology is said in each.
+    apologies = [script(language).line("close_outage") for language in ("en", "hi")]
+    assert all(apology in voice.text for apology in apologies), voice.text
+    assert 'language="hi-IN"' in voice.text and "<Hangup />" in voice.text
     assert status.status_code == 503
     assert api.status_code == 503 and api.headers["retry-after"]
     count = metrics.get_sample_value

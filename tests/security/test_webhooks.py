@@ -25,7 +25,7 @@ from duecall.live import free_socket, serving
 from duecall.settings import Settings
 from server import MAX_BODY_BYTES, create_app
 from tests.conftest import Database
-from tests.factories import add_account, add_call
+from tests.factories import add_call_in_progress
 
 PUBLIC = "https://duecall.bank.example/collections"  # behind a proxy, under a prefix
 SID = "CA" + "ab" * 16
@@ -53,11 +53,7 @@ def app(
     db: Database, api_settings: Settings, clock: FixedClock, fake: FakeTelephony
 ) -> Iterator[FastAPI]:
     with db.session() as session, session.begin():
-        add_account(session, "A1")
-        add_call(
-            session, "A1", call_id="C1", disposition=None, status="in-progress",
-            provider_call_sid=SID, source="dialer",
-        )  # fmt: skip
+        add_call_in_progress(session, SID)
     built = create_app(api_settings.model_copy(update={"public_base_url": PUBLIC}), clock, fake)
     yield built
     built.state.context.close()
