@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -261,19 +262,26 @@ def next_try(
     return now + timedelta(minutes=rule["after_minutes"]), f"{disposition}: retry"
 
 
-def recover(session: Session, *, now: datetime, policy: Policy, zone: ZoneInfo) -> int:
-    """Finish calls nobody will finish: never placed, or no final status from the provider."""
+def recover(
+    session: Session,
+    *,
+    now: datetime,
+    policy: Policy,
+    zone: ZoneInfo,
+    spare: Collection[str] = (),
+) -> int:
+    """Finish calls nobody will finish: never placed, or no final status from the provider.
+
+    `spare`: calls without a provider sid that are left open until the claim lapses, because the
+    provider could not be asked whether it has them (reconcile)."""
+    never_placed = Call.provider_call_sid.is_(None) & (Call.started_at < now - NEVER_PLACED_AFTER)
+    if spare:
+        never_placed &= Call.call_id.not_in(list(spare))
     stuck = list(
         session.scalars(
             select(Call).where(
                 Call.status.in_(("queued", "initiated", "ringing", "in-progress")),
-                (
-                    (
-                        Call.provider_call_sid.is_(None)
-                        & (Call.started_at < now - NEVER_PLACED_AFTER)
-                    )
-                    | (Call.started_at < now - CLAIM_TTL)
-                ),
+                never_placed | (Call.started_at < now - CLAIM_TTL),
             )
         )
     )

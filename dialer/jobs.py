@@ -202,25 +202,30 @@ def refresh_queues(context: AppContext) -> dict[str, int]:
 def recover_calls(context: AppContext, telephony: Telephony | None = None) -> int:
     """Ask the provider about calls whose callbacks never came (when it can say), then finish
     the calls nobody will finish (dialer.calls.recover); returns how many were finished."""
-    settled = reconcile(context, telephony) if telephony is not None else 0
+    # One instant for both: a call that came of age between the two reads would be written off
+    # as never placed without its provider record ever being asked for.
+    now = context.clock.now()
+    settled, unanswered = reconcile(context, telephony, now) if telephony is not None else (0, [])
     zone = ZoneInfo(context.settings.default_timezone)
     with transaction(context.sessions) as session:
-        return settled + recover(session, now=context.clock.now(), policy=context.policy, zone=zone)
+        return settled + recover(
+            session, now=now, policy=context.policy, zone=zone, spare=unanswered
+        )
 
 
-def reconcile(context: AppContext, telephony: Telephony) -> int:
+def reconcile(context: AppContext, telephony: Telephony, now: datetime) -> tuple[int, list[str]]:
     """Apply the provider's own record to calls still open here long after they began.
 
     Status callbacks sent while this server was down or its database unreachable are lost
     (Twilio does not retry them by default): the call stays open here though it ended there.
     A call with a provider sid is fetched; one without (the dialer died between the provider
     accepting it and storing its sid) is looked up among the provider's calls to its number,
-    the newest one no call here has. Returns the calls it finished.
+    the newest one no call here has. Returns the calls it finished and the sid-less calls the
+    provider could not be asked about (not to be written off as never placed this time).
     """
     lookup = getattr(telephony, "inner", telephony)
     if not isinstance(lookup, CallLookup):
-        return 0
-    now = context.clock.now()
+        return 0, []
     with context.sessions() as session:
         stuck = session.execute(
             select(Call.call_id, Call.provider_call_sid, Call.phone, Call.started_at).where(
@@ -229,6 +234,7 @@ def reconcile(context: AppContext, telephony: Telephony) -> int:
             )
         ).all()
     finished = 0
+    unanswered: list[str] = []
     for call_id, sid, phone, started_at in stuck:
         try:
             if sid is not None:
@@ -239,13 +245,15 @@ def reconcile(context: AppContext, telephony: Telephony) -> int:
                 continue
         except ProviderError as exc:
             log.warning("call %s: the provider could not say what became of it (%s)", call_id, exc)
+            if sid is None:
+                unanswered.append(call_id)
             continue
         if found is None:
             continue
         finished += _apply_provider_record(context, call_id, found, now)
     if finished:
         log.info("reconciled %d calls with the provider's record", finished)
-    return finished
+    return finished, unanswered
 
 
 def _unclaimed_call(context: AppContext, calls: list[ProviderCall]) -> ProviderCall | None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from crm.models import Call
+from dialer.calls import NEVER_PLACED_AFTER
 from dialer.jobs import DialGuard, dial_tick, recover_calls, refresh_queues
+from dialer.queue import CLAIM_TTL
 from dialer.telephony import FakeTelephony, ProviderCall
 from duecall.clock import FixedClock
 from duecall.context import AppContext
+from duecall.errors import ProviderError
+from duecall.settings import Settings
+from tests.conftest import NOW
 from tests.dialer.conftest import add_accounts, add_campaign
 
 
@@ -51,3 +57,91 @@ def test_calls_left_open_take_the_status_the_provider_gives(
     assert (second.status, second.provider_call_sid) == ("no-answer", rang.provider_call_sid)
     assert second.disposition == "RNR"
     assert third.status == "lost" and third.provider_call_sid is None
+
+
+class _MovingClock(FixedClock):
+    """Time that moves a second at every reading: a recovery pass takes time."""
+
+    def now(self) -> datetime:
+        self.advance(timedelta(seconds=1))
+        return super().now()
+
+
+def _one_call_without_its_sid(context: AppContext, telephony: FakeTelephony) -> Call:
+    with context.sessions() as session:
+        add_accounts(session, 1, prefix="S")
+        add_campaign(session, max_concurrent=10, calls_per_second=10.0)
+        session.commit()
+    refresh_queues(context)
+    report = dial_tick(context, telephony, DialGuard())
+    assert report is not None and report.placed == 1
+    (placed,) = telephony.calls
+    telephony.outcomes[placed.provider_call_sid] = ProviderCall(placed.provider_call_sid, "busy")
+    with context.sessions() as session, session.begin():
+        session.execute(update(Call).values(provider_call_sid=None))
+    with context.sessions() as session:
+        call = session.scalars(select(Call)).one()
+        session.expunge(call)
+    return call
+
+
+def _status(context: AppContext) -> tuple[str, str | None]:
+    with context.sessions() as session:
+        call = session.scalars(select(Call)).one()
+        return call.status, call.provider_call_sid
+
+
+def test_a_call_coming_of_age_during_the_pass_is_asked_about_before_it_is_written_off(
+    api_settings: Settings, telephony: FakeTelephony
+) -> None:
+    clock = _MovingClock(NOW)
+    context = AppContext.from_settings(api_settings, clock)
+    try:
+        call = _one_call_without_its_sid(context, telephony)
+        # The pass starts half a second before the call is old enough to be looked up.
+        clock.set(call.started_at + NEVER_PLACED_AFTER - timedelta(seconds=1.5))
+        assert recover_calls(context, telephony) == 0
+        assert _status(context) == ("initiated", None)
+        assert recover_calls(context, telephony) == 1
+        assert _status(context) == ("busy", telephony.calls[0].provider_call_sid)
+    finally:
+        context.close()
+
+
+def test_a_call_the_provider_cannot_be_asked_about_stays_open_until_its_claim_lapses(
+    context: AppContext,
+    clock: FixedClock,
+    telephony: FakeTelephony,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    call = _one_call_without_its_sid(context, telephony)
+    asked = telephony.calls_to
+
+    def unreachable(number: str) -> list[ProviderCall]:
+        raise ProviderError("the provider could not be reached (timeout)", retryable=True)
+
+    monkeypatch.setattr(telephony, "calls_to", unreachable)
+    clock.set(call.started_at + NEVER_PLACED_AFTER + timedelta(minutes=1))
+    assert recover_calls(context, telephony) == 0
+    assert _status(context) == ("initiated", None)
+
+    monkeypatch.setattr(telephony, "calls_to", asked)
+    assert recover_calls(context, telephony) == 1
+    assert _status(context) == ("busy", telephony.calls[0].provider_call_sid)
+
+
+def test_without_the_provider_a_call_left_unasked_ends_when_its_claim_lapses(
+    context: AppContext,
+    clock: FixedClock,
+    telephony: FakeTelephony,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    call = _one_call_without_its_sid(context, telephony)
+
+    def unreachable(number: str) -> list[ProviderCall]:
+        raise ProviderError("the provider could not be reached (timeout)", retryable=True)
+
+    monkeypatch.setattr(telephony, "calls_to", unreachable)
+    clock.set(call.started_at + CLAIM_TTL + timedelta(seconds=1))
+    assert recover_calls(context, telephony) == 1
+    assert _status(context) == ("lost", None)
