@@ -141,6 +141,21 @@ class DialGuard:
         self.latest = now if self.latest is None else max(self.latest, now)
         return None
 
+    def skipped(self, context: AppContext, reason: str) -> None:
+        """A pass did not run: counted, and logged when the pause starts (`dial_tick` logs its
+        end). The job store calls it too when it cannot say which jobs are due."""
+        context.metrics.dialer_skips.labels(reason=reason).inc()
+        if self.holding == reason:
+            return
+        detail = (
+            f"the clock reads {context.clock.now().isoformat()}, before the last pass at "
+            f"{self.latest.isoformat() if self.latest else '?'}; holding until it catches up"
+            if reason == "clock_backwards"
+            else "no calls are placed until it answers"
+        )
+        log.warning("dialer paused: %s: %s", reason.replace("_", " "), detail)
+        self.holding = reason
+
 
 def dial_tick(context: AppContext, telephony: Telephony, guard: DialGuard) -> PassReport | None:
     """The scheduled dialer pass: a pass when the guard allows it, else None (skipped)."""
@@ -158,16 +173,7 @@ def dial_tick(context: AppContext, telephony: Telephony, guard: DialGuard) -> Pa
                 log.info("dialer resumed (held: %s)", guard.holding.replace("_", " "))
                 guard.holding = None
             return report
-    context.metrics.dialer_skips.labels(reason=reason).inc()
-    if guard.holding != reason:
-        detail = (
-            f"the clock reads {context.clock.now().isoformat()}, before the last pass at "
-            f"{guard.latest.isoformat() if guard.latest else '?'}; holding until it catches up"
-            if reason == "clock_backwards"
-            else "no calls are placed until it answers"
-        )
-        log.warning("dialer paused: %s: %s", reason.replace("_", " "), detail)
-        guard.holding = reason
+    guard.skipped(context, reason)
     return None
 
 
@@ -365,7 +371,23 @@ class OutageTolerantJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
     `get_next_run_time` escapes its main loop and ends the scheduler's thread for good: no more
     dialing, ever, after a database blip at the wrong moment. Here those are logged instead; a
     job whose next run could not be saved is simply due again (runs coalesce).
+
+    While the store cannot say which jobs are due, no pass runs at all: `on_outage` is told, so
+    that the dialer's pause is logged and counted as when a pass finds the database gone.
     """
+
+    def __init__(self, *args: Any, on_outage: Callable[[], None] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._on_outage = on_outage
+
+    def get_due_jobs(self, now: datetime) -> list[Any]:
+        try:
+            due: list[Any] = super().get_due_jobs(now)
+        except SQLAlchemyError:
+            if self._on_outage is not None:
+                self._on_outage()
+            raise  # APScheduler logs it and asks again after jobstore_retry_interval
+        return due
 
     def update_job(self, job: Any) -> None:
         try:
@@ -386,13 +408,17 @@ class Scheduler:
     def __init__(self, context: AppContext, telephony: Telephony) -> None:
         self._context = context
         zone = ZoneInfo(context.settings.default_timezone)
-        store = OutageTolerantJobStore(engine=context.engine, tablename="apscheduler_jobs")
+        guard = DialGuard()
+        store = OutageTolerantJobStore(
+            engine=context.engine,
+            tablename="apscheduler_jobs",
+            on_outage=lambda: guard.skipped(context, "database_unreachable"),
+        )
         self._scheduler = BackgroundScheduler(
             jobstores={"default": store},
             timezone=zone,
             jobstore_retry_interval=JOBSTORE_RETRY.total_seconds(),
         )
-        guard = DialGuard()
         _RUNTIME.update(
             dial=lambda: dial_tick(context, telephony, guard),
             refresh=lambda: refresh_queues(context),

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from crm.models import Call
 from dialer.calls import apply_status
@@ -151,3 +152,29 @@ def test_the_job_store_survives_the_database_going_away(tmp_path: Path) -> None:
     retry_at = store.get_next_run_time()
     assert retry_at is not None
     assert datetime.now(UTC) < retry_at < datetime.now(UTC) + timedelta(seconds=5)
+
+
+def test_a_job_store_it_cannot_read_pauses_the_dialer_until_a_pass_runs(
+    context: AppContext,
+    telephony: FakeTelephony,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The job store lives in the database: while it is away no pass runs to find that out, so
+    the store's own failure says the dialer is paused."""
+    prepare(context, 2)
+    guard = DialGuard()
+    gone = create_engine(f"sqlite:///{tmp_path / 'missing' / 'jobs.db'}")
+    store = OutageTolerantJobStore(
+        engine=gone, on_outage=lambda: guard.skipped(context, "database_unreachable")
+    )
+    caplog.set_level(logging.INFO, logger="dialer.jobs")
+    for _ in range(2):
+        with pytest.raises(SQLAlchemyError):
+            store.get_due_jobs(datetime.now(UTC))
+    assert skips(context, "database_unreachable") == 2
+    assert caplog.text.count("dialer paused: database unreachable") == 1
+
+    resumed = dial_tick(context, telephony, guard)
+    assert resumed is not None and resumed.placed == 2
+    assert "dialer resumed (held: database unreachable)" in caplog.text
