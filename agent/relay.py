@@ -267,7 +267,7 @@ class RelaySession:
             self.context,
             Turn(self.call_id, self.call_sid, turn_input.turn, turn_input.said),
             responder=prepared,
-            also=prepared.keep,
+            also=prepared.kept,
         )
 
     async def _stop(self) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,6 +63,7 @@ from agent.conversation import (
     voicemail,
     window_closed,
 )
+from agent.models import LlmTurn
 from agent.streaming import relay_twiml
 from compliance.engine import Decision, decide
 from compliance.facts import AccountFacts, Case
@@ -136,13 +137,13 @@ def take_turn(
     context: AppContext,
     turn: Turn,
     responder: Responder | None = None,
-    also: Callable[[Connection], None] | None = None,
+    also: Mapping[str, Any] | None = None,
 ) -> str:
     """The TwiML for `turn`, applying it once; a replayed turn gets the same TwiML again.
 
     `responder` computes the borrower turn's reply (LLM mode prepares one); default the script.
-    `also` stores what else the turn produced (LLM mode: its use of the model), in the same
-    transaction, when the turn is applied.
+    `also` is the turn's use of the model (LLM mode: an `llm_turns` row), stored with the turn
+    when it is applied (on PostgreSQL in the same statement).
     """
     sid, key = turn.provider_call_sid or turn.call_id, str(turn.number)
     with _turn_slot(context.engine), context.engine.begin() as conn:
@@ -365,12 +366,22 @@ _SAVE_REPLY = insert(_events).values(
 )
 _SAVE_TURNS = insert(_turns)
 _TURN_COLUMNS = ("seq", "speaker", "text", "confidence")
+_llm_turns = table_of(LlmTurn)
+_SAVE_LLM_TURN = insert(_llm_turns)
 
 
 @cache
-def _save_all(turns: int, answer: bool) -> Insert:
-    """PostgreSQL: the transcript, the state and the reply in one statement (one round trip)."""
+def _save_all(turns: int, answer: bool, llm: bool) -> Insert:
+    """PostgreSQL: the transcript, the state, the reply and the use of the model in one
+    statement (one round trip)."""
     statement = _SAVE_REPLY.add_cte(_save_state(answer).cte("saved_state"))
+    if llm:
+        values = {
+            c.name: bindparam(f"p_llm_{c.name}", type_=c.type)
+            for c in _llm_turns.columns
+            if not c.primary_key
+        }
+        statement = statement.add_cte(insert(_llm_turns).values(values).cte("saved_llm_turn"))
     if turns:
         # The lines as one SELECT per line, in order (they get their ids in that order): the
         # compiled form of a multi-row VALUES insert is not cached by SQLAlchemy, and compiling
@@ -463,7 +474,7 @@ def _store(
     sid: str,
     key: str,
     next_turn: int,
-    also: Callable[[Connection], None] | None,
+    also: Mapping[str, Any] | None,
 ) -> str:
     """Store the turn: transcript, state, outcome and effects, and the TwiML, which it returns.
 
@@ -501,7 +512,8 @@ def _store(
     if conn.dialect.name == "postgresql":
         for n, values in enumerate(turns):
             params.update({f"p_{c}{n}": v for c, v in zip(_TURN_COLUMNS, values, strict=True)})
-        conn.execute(_save_all(len(turns), answer), params)
+        params.update({f"p_llm_{c}": v for c, v in (also or {}).items()})
+        conn.execute(_save_all(len(turns), answer, also is not None), params)
     else:
         if turns:
             conn.execute(
@@ -513,10 +525,10 @@ def _store(
             )
         conn.execute(_save_state(answer), params)
         conn.execute(_SAVE_REPLY, params)
+        if also is not None:
+            conn.execute(_SAVE_LLM_TURN, also)
     if reply.avoid or reply.outcome is not None:
         _effects(conn, context, call_id, facts, reply, now)
-    if also is not None:
-        also(conn)
     return twiml
 
 

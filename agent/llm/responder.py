@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-
-from sqlalchemy import Connection
+from typing import Any
 
 from agent.conversation import AFTER_RIGHT_PARTY, CallFacts, Reply, Said, State, Then, respond
 from agent.llm.model import LanguageModel
-from agent.llm.store import keep_llm_turn, load_turn, relay_failed
+from agent.llm.store import llm_turn_values, load_turn, relay_failed
 from agent.llm.turns import Answer, answer, plan
 from agent.service import Turn, take_turn
 from crm.models import Call
@@ -28,7 +27,7 @@ from duecall.db import read_session
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """A reply worked out for the turn that starts from `state` with `said`, and the use of the
-    model that went into it (stored with the turn: `keep`)."""
+    model that went into it (stored with the turn: `kept`)."""
 
     state: State
     said: Said
@@ -44,16 +43,19 @@ class Prepared:
             return self.answer.state, self.answer.reply
         return respond(state, facts, said, now=now)
 
-    def keep(self, conn: Connection) -> None:
-        if self.answer.record is not None and self.at is not None:
-            keep_llm_turn(conn, self.call_id, self.turn, self.answer.record, self.at)
+    @property
+    def kept(self) -> dict[str, Any] | None:
+        """The use of the model as stored with the turn (an `llm_turns` row); None for none."""
+        if self.answer.record is None or self.at is None:
+            return None
+        return llm_turn_values(self.call_id, self.turn, self.answer.record, self.at)
 
 
 def llm_turn(context: AppContext, turn: Turn) -> str:
     """A webhook turn in LLM mode, in one worker thread: the model is asked (`prepare`), then
     the turn is taken with its answer. Blocks for as long as the model takes."""
     prepared = prepare(context, turn)
-    return take_turn(context, turn, prepared, prepared.keep if prepared is not None else None)
+    return take_turn(context, turn, prepared, prepared.kept if prepared is not None else None)
 
 
 def prepare(context: AppContext, turn: Turn) -> Prepared | None:

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from agent.conversation import AFTER_RIGHT_PARTY, Said, Step, disclosure, interrupted
@@ -22,7 +22,6 @@ from duecall.db import reading, table_of, transaction
 log = logging.getLogger(__name__)
 
 RELAY_FAILED = "relay_failed"  # webhook_events kind: this call's streaming session failed
-_INSERT_LLM_TURN = insert(table_of(LlmTurn))
 
 
 # A turn in one statement: the call's state and facts on every row, one row per transcript turn
@@ -89,13 +88,6 @@ def llm_turn_values(call_id: str, turn: int, record: LlmRecord, now: datetime) -
         "latency_ms": record.cost.latency_ms, "first_token_ms": record.cost.first_token_ms,
         "at": now,
     }  # fmt: skip
-
-
-def keep_llm_turn(
-    conn: Connection, call_id: str, turn: int, record: LlmRecord, now: datetime
-) -> None:
-    """Store one use of the LLM in the conversation turn's own transaction (one statement)."""
-    conn.execute(_INSERT_LLM_TURN, llm_turn_values(call_id, turn, record, now))
 
 
 def record_llm_turn(
