@@ -20,16 +20,25 @@ from tests.conftest import NOW
 from tests.dialer.conftest import add_accounts, add_campaign
 
 
-def test_calls_left_open_take_the_status_the_provider_gives(
-    context: AppContext, clock: FixedClock, telephony: FakeTelephony
-) -> None:
+def dial(context: AppContext, telephony: FakeTelephony, accounts: int) -> None:
+    """A campaign over `accounts` accounts, each called once by a dialer pass."""
     with context.sessions() as session:
-        add_accounts(session, 3, prefix="R")
+        add_accounts(session, accounts, prefix="R")
         add_campaign(session, max_concurrent=10, calls_per_second=10.0)
         session.commit()
     refresh_queues(context)
     report = dial_tick(context, telephony, DialGuard())
-    assert report is not None and report.placed == 3
+    assert report is not None and report.placed == accounts
+
+
+def unreachable(number: str) -> list[ProviderCall]:
+    raise ProviderError("the provider could not be reached (timeout)", retryable=True)
+
+
+def test_calls_left_open_take_the_status_the_provider_gives(
+    context: AppContext, clock: FixedClock, telephony: FakeTelephony
+) -> None:
+    dial(context, telephony, 3)
     answered, rang, never = telephony.calls
     # No callback came for any of them. The second one's sid was never stored (the dialer died
     # between the provider's answer and its commit); the third the provider never had.
@@ -68,13 +77,8 @@ class _MovingClock(FixedClock):
 
 
 def _one_call_without_its_sid(context: AppContext, telephony: FakeTelephony) -> Call:
-    with context.sessions() as session:
-        add_accounts(session, 1, prefix="S")
-        add_campaign(session, max_concurrent=10, calls_per_second=10.0)
-        session.commit()
-    refresh_queues(context)
-    report = dial_tick(context, telephony, DialGuard())
-    assert report is not None and report.placed == 1
+    """One call the provider has (it will say busy) whose sid the CRM never stored."""
+    dial(context, telephony, 1)
     (placed,) = telephony.calls
     telephony.outcomes[placed.provider_call_sid] = ProviderCall(placed.provider_call_sid, "busy")
     with context.sessions() as session, session.begin():
@@ -116,10 +120,6 @@ def test_a_call_the_provider_cannot_be_asked_about_stays_open_until_its_claim_la
 ) -> None:
     call = _one_call_without_its_sid(context, telephony)
     asked = telephony.calls_to
-
-    def unreachable(number: str) -> list[ProviderCall]:
-        raise ProviderError("the provider could not be reached (timeout)", retryable=True)
-
     monkeypatch.setattr(telephony, "calls_to", unreachable)
     clock.set(call.started_at + NEVER_PLACED_AFTER + timedelta(minutes=1))
     assert recover_calls(context, telephony) == 0
@@ -137,10 +137,6 @@ def test_without_the_provider_a_call_left_unasked_ends_when_its_claim_lapses(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     call = _one_call_without_its_sid(context, telephony)
-
-    def unreachable(number: str) -> list[ProviderCall]:
-        raise ProviderError("the provider could not be reached (timeout)", retryable=True)
-
     monkeypatch.setattr(telephony, "calls_to", unreachable)
     clock.set(call.started_at + CLAIM_TTL + timedelta(seconds=1))
     assert recover_calls(context, telephony) == 1
