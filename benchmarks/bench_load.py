@@ -366,7 +366,6 @@ class Accounting:
     promises_confirmed: int = 0  # calls where the borrower heard the agent confirm a promise
     promises_stored: int = 0
     problems: list[str] = field(default_factory=list)
-    same_number_overlaps: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     dispositions: Counter[str] = field(default_factory=Counter)
 
@@ -423,19 +422,15 @@ def accounting(database_url: str, sim_calls: list[dict[str, Any]]) -> Accounting
                 result.promises_stored += 1
             else:
                 problems.append(f"{call['sid']}: promise confirmed to the borrower, not stored")
-    # A claim is per account: an account never has two calls on at once. (A borrower with
-    # several loans may be rung for two of them at once: counted, not a claim failure.)
-    account_of = {sid: rows[0].account_id for sid, rows in by_sid.items()}
-    for key, overlaps in (("account", problems), ("number", result.same_number_overlaps)):
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for call in sim_calls:
-            owner = call["to"] if key == "number" else account_of.get(call["sid"], call["sid"])
-            grouped.setdefault(owner, []).append(call)
-        for owned in grouped.values():
-            owned.sort(key=lambda c: c["created_at"])
-            for before, after in pairwise(owned):
-                if before["end_time"] is None or after["created_at"] < before["end_time"]:
-                    overlaps.append(f"{after['sid']}: rang while {before['sid']} was on ({key})")
+    # One number, one call: no account, and no borrower with several loans, is rung twice at once.
+    by_number: dict[str, list[dict[str, Any]]] = {}
+    for call in sim_calls:
+        by_number.setdefault(call["to"], []).append(call)
+    for calls in by_number.values():
+        calls.sort(key=lambda c: c["created_at"])
+        for before, after in pairwise(calls):
+            if before["end_time"] is None or after["created_at"] < before["end_time"]:
+                problems.append(f"{after['sid']}: rang while {before['sid']} was on")
     return result
 
 
@@ -651,8 +646,7 @@ def main(argv: list[str] | None = None) -> list[str]:
                 f"| {' + '.join(f'{m:.0f}' for m in result.peak_rss_mb)} |"
             )
             details.append(
-                f"{result.backend}: statuses {dict(acc.statuses)}; a borrower's number rung for "
-                f"two loans at once: {len(acc.same_number_overlaps)}; dispositions "
+                f"{result.backend}: statuses {dict(acc.statuses)}; dispositions "
                 f"{dict(acc.dispositions)}; first errors {result.errors[:3]}; "
                 f"first problems {acc.problems[:3]}"
             )

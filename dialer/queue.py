@@ -17,7 +17,9 @@ claimers of one campaign take turns and the concurrency cap and pacing hold acro
 the picked accounts are locked with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite takes its
 write lock at BEGIN), and only accounts without a live claim are picked, so no account is ever
 claimed twice while a claim lives. Accounts the engine blocks are parked until their
-next_allowed_at, in one statement.
+next_allowed_at, in one statement. One number is never rung twice at once: a candidate whose
+phone is on a live call (another loan of the same borrower, a tele-caller's call; read from the
+partial index ix_calls_live_phone) or already chosen in this claim is parked for NUMBER_BUSY.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from sqlalchemy.orm import Session
 from compliance.policy import Policy
 from compliance.screening import Batch, Screening
 from crm.buckets import BUCKET_FLOORS, Bucket
-from crm.models import Account, AccountFlag, Call, Promise, PromiseStatus
+from crm.models import LIVE_CALLS, LIVE_STATUSES, Account, AccountFlag, Call, Promise, PromiseStatus
 from dialer.models import Campaign, Channel, DialQueueEntry
 from duecall.db import UTCDateTime, table_of, upsert_from
 
@@ -68,8 +70,9 @@ ROLL_PROBABILITY = {
 }
 URGENT_DAYS = 10  # before the next bucket, when urgency starts to grow
 CLAIM_TTL = timedelta(minutes=30)  # a claim its holder never released lapses after this
-ACTIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
+ACTIVE_STATUSES = LIVE_STATUSES
 PARKED = timedelta(days=1)  # blocked with no end in sight: look again tomorrow
+NUMBER_BUSY = timedelta(minutes=15)  # its number is on another call: look again after it
 MAX_PAGES = 4  # candidate pages one claim screens at most
 
 
@@ -237,7 +240,8 @@ def _score(accounts: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """What one claim did: the calls it claimed, and the candidates compliance blocked."""
+    """What one claim did: the calls it claimed, and the candidates compliance blocked (those
+    whose number was on another call are parked too, but not counted here)."""
 
     claimed: list[Claimed]
     blocked: int
@@ -301,6 +305,17 @@ def claim(
     chosen: list[Screening] = []
     parked: list[tuple[str, datetime, str]] = []
     rules: Counter[str] = Counter()
+    blocked = 0
+    # One number, one call: a borrower with several loans (one phone on several accounts) is not
+    # rung for two of them at once, nor while a tele-caller has them on the line. (A live call
+    # older than a claim's life is one recover() is about to end, as its claim has lapsed.)
+    busy = set(
+        conn.scalars(
+            select(Call.phone).where(
+                text(LIVE_CALLS), Call.phone.is_not(None), Call.started_at > now - CLAIM_TTL
+            )
+        )
+    )
     after: tuple[int, float, str] | None = None
     screened = 0
     # A bounded number of pages, so that a claim made as a window closes (every candidate
@@ -324,9 +339,14 @@ def claim(
             screened += 1
             screening = batch.decide(account_id, first_slot + interval * len(chosen))
             decision = screening.decision
+            if decision.allowed and screening.phone in busy:
+                parked.append((account_id, now + NUMBER_BUSY, "number busy: on another call"))
+                continue
             if decision.allowed and screening.phone is not None:
                 chosen.append(screening)
+                busy.add(screening.phone)
                 continue
+            blocked += 1
             rules.update(r.rule for r in decision.reasons)
             parked.append(
                 (
@@ -346,7 +366,7 @@ def claim(
         rows = [(account_id, stored(until), why) for account_id, until, why in parked]
         conn.execute(writes.park, {"campaign": campaign.id, "rows": json.dumps(rows)})
     if not chosen:
-        return Claim([], len(parked), rules)
+        return Claim([], blocked, rules)
     claimed = [
         Claimed(new_call_id(), s.account_id, s.phone, first_slot + interval * n)
         for n, s in enumerate(chosen)
@@ -364,7 +384,7 @@ def claim(
     conn.execute(writes.calls, {"campaign": campaign.id, "rows": json.dumps(calls)})
     campaign.next_call_at = claimed[-1].slot_at + interval
     session.flush()
-    return Claim(claimed, len(parked), rules)
+    return Claim(claimed, blocked, rules)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from compliance.screening import decide_for_phone
 from crm.buckets import Bucket
 from crm.models import Account, AccountFlag, AccountFlagCode, Agency, Call, Promise, PromiseStatus
 from dialer.models import Campaign, Channel, DialQueueEntry
-from dialer.queue import CLAIM_TTL, _page_size, claim, refresh
+from dialer.queue import CLAIM_TTL, NUMBER_BUSY, _page_size, claim, refresh
 from tests.conftest import NOW
 from tests.dialer.conftest import add_accounts, add_campaign
 from tests.factories import add_account, add_call
@@ -160,6 +160,49 @@ def test_claim_parks_what_compliance_blocks_with_the_reason(session: Session) ->
     assert (
         claim(session, campaign, channel=Channel.BOT, count=10, now=NOW, policy=RBI).claimed == []
     )
+
+
+def test_one_number_is_never_rung_for_two_loans_at_once(session: Session) -> None:
+    phone = "+919876500001"  # one borrower, two loans, one phone
+    first_loan = add_account(session, "L1", borrower_id="B1", phones=(phone,)).account_id
+    second_loan = add_account(session, "L2", borrower_id="B1", phones=(phone,)).account_id
+    campaign = add_campaign(session)
+    refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
+    result = claim(session, campaign, channel=Channel.BOT, count=10, now=NOW, policy=RBI)
+    (rung,) = result.claimed
+    assert result.blocked == 0  # not a compliance block
+    waiting = ({first_loan, second_loan} - {rung.account_id}).pop()
+    parked = queued(session, campaign.id)[waiting]
+    assert (parked.due_at, parked.reason) == (NOW + NUMBER_BUSY, "number busy: on another call")
+
+    # Still on the call when the park ends: parked again; once it is over, the other loan's turn.
+    later = NOW + NUMBER_BUSY
+    assert (
+        claim(session, campaign, channel=Channel.BOT, count=10, now=later, policy=RBI).claimed == []
+    )
+    call = session.get_one(Call, rung.call_id)
+    call.status, call.ended_at = "completed", later
+    after = later + NUMBER_BUSY
+    (next_call,) = claim(
+        session, campaign, channel=Channel.BOT, count=10, now=after, policy=RBI
+    ).claimed
+    assert next_call.account_id == waiting
+
+
+def test_a_number_on_a_tele_callers_call_is_not_dialled_for_another_loan(session: Session) -> None:
+    phone = "+919876500002"
+    on_the_line = add_account(session, "L1", borrower_id="B1", phones=(phone,)).account_id
+    other_loan = add_account(session, "L2", borrower_id="B1", phones=(phone,)).account_id
+    add_call(
+        session, on_the_line, started_at=NOW - timedelta(minutes=10), disposition=None,
+        status="in-progress", phone=phone, source="manual",
+    )  # fmt: skip
+    campaign = add_campaign(session)
+    refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
+    result = claim(session, campaign, channel=Channel.BOT, count=10, now=NOW, policy=RBI)
+    assert result.claimed == []
+    assert result.blocking_rules == {"min_gap": 1}  # the account on the line: compliance
+    assert queued(session, campaign.id)[other_loan].reason == "number busy: on another call"
 
 
 def test_claim_tops_up_in_priority_order_when_candidates_are_blocked(session: Session) -> None:
