@@ -19,7 +19,8 @@ write lock at BEGIN), and only accounts without a live claim are picked, so no a
 claimed twice while a claim lives. Accounts the engine blocks are parked until their
 next_allowed_at, in one statement. One number is never rung twice at once: a candidate whose
 phone is on a live call (another loan of the same borrower, a tele-caller's call; read from the
-partial index ix_calls_live_phone) or already chosen in this claim is parked for NUMBER_BUSY.
+partial index ix_calls_live_phone) or already chosen in this claim is parked for NUMBER_BUSY;
+claims of every campaign take turns for that (an advisory lock on PostgreSQL, held to commit).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ CLAIM_TTL = timedelta(minutes=30)  # a claim its holder never released lapses af
 ACTIVE_STATUSES = LIVE_STATUSES
 PARKED = timedelta(days=1)  # blocked with no end in sight: look again tomorrow
 NUMBER_BUSY = timedelta(minutes=15)  # its number is on another call: look again after it
+_CLAIM_LOCK = 0x6475_6563_616C_6C01  # PostgreSQL advisory lock key of claims ("duecall", 1)
 MAX_PAGES = 4  # candidate pages one claim screens at most
 
 
@@ -269,6 +271,11 @@ def claim(
     # Serialises claimers of one campaign across processes, so the concurrency cap holds, and
     # reloads it: next_call_at as the previous claimer committed it (calls per second).
     session.refresh(campaign, with_for_update=True)
+    if session.get_bind().dialect.name == "postgresql":
+        # And claimers of every campaign, briefly: the numbers on a call read below then include
+        # the ones another campaign's claim just took (two loans of a borrower in two buckets).
+        # SQLite's write lock, taken at BEGIN, already does this.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
     active = (
         session.scalar(
             select(func.count())

@@ -1,6 +1,7 @@
 """Three dialer processes over a 20,000-account portfolio through a simulated calling day.
 
-Afterwards the calls table alone must show that no account had two calls at once, no campaign
+Half the accounts are pairs of loans of one borrower, one in each campaign's bucket, on one phone. Afterwards the
+calls table alone must show that no account and no number had two calls at once, no campaign
 went over its concurrency cap or its calls per second, every call was allowed by the compliance
 engine on the account's full history at the instant it started, and every call ended with a
 disposition.
@@ -55,7 +56,7 @@ def add_portfolio(url: str) -> None:
             insert(Account),
             [
                 {
-                    "account_id": f"A{n:05d}", "borrower_id": f"B{n:05d}", "dpd": 1 + n % 60,
+                    "account_id": f"A{n:05d}", "borrower_id": f"B{borrower(n):05d}", "dpd": 1 + n % 60,
                     "bucket": bucket_for_dpd(1 + n % 60), "overdue_amount": Decimal(1000 + n % 977),
                     "emi_amount": Decimal(2500), "updated_at": DAY_START,
                 }
@@ -64,19 +65,31 @@ def add_portfolio(url: str) -> None:
         )  # fmt: skip
         conn.execute(
             insert(Phone),
-            [{"account_id": f"A{n:05d}", "number": f"+9198{n:08d}"} for n in range(ACCOUNTS)],
+            [
+                {"account_id": f"A{n:05d}", "number": f"+9198{borrower(n):08d}"}
+                for n in range(ACCOUNTS)
+            ],
         )
     engine.dispose()
+
+
+def borrower(n: int) -> int:
+    """Account n's borrower: accounts n (dpd 1-30, SMA-0) and n + 30 (dpd 31-60, SMA-1) of the
+    first 60 of every 120 are two loans of one borrower, one phone for both."""
+    return n - 30 if 30 <= n % 120 < 60 else n
 
 
 def check_calls(calls: list[Call], campaigns: dict[int, Campaign]) -> None:
     policy = load_policy("rbi")
     by_account: dict[str, list[Call]] = defaultdict(list)
+    by_number: dict[str, list[Call]] = defaultdict(list)
     for call in sorted(calls, key=lambda c: c.started_at):
         by_account[call.account_id].append(call)
-    for account_id, its_calls in by_account.items():
+        by_number[call.phone or ""].append(call)
+    for phone, its_calls in itertools.chain(by_account.items(), by_number.items()):
         for earlier, later in itertools.pairwise(its_calls):
-            assert earlier.ended_at is not None and earlier.ended_at <= later.started_at, account_id
+            assert earlier.ended_at is not None and earlier.ended_at <= later.started_at, phone
+    for account_id, its_calls in by_account.items():
         for n, call in enumerate(its_calls):
             assert call.phone is not None
             history = tuple(Attempt(c.started_at, c.phone, c.disposition) for c in its_calls[:n])

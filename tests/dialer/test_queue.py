@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -15,8 +16,8 @@ from compliance.screening import decide_for_phone
 from crm.buckets import Bucket
 from crm.models import Account, AccountFlag, AccountFlagCode, Agency, Call, Promise, PromiseStatus
 from dialer.models import Campaign, Channel, DialQueueEntry
-from dialer.queue import CLAIM_TTL, NUMBER_BUSY, _page_size, claim, refresh
-from tests.conftest import NOW
+from dialer.queue import CLAIM_TTL, NUMBER_BUSY, Claim, _page_size, claim, refresh
+from tests.conftest import NOW, Database
 from tests.dialer.conftest import add_accounts, add_campaign
 from tests.factories import add_account, add_call
 
@@ -203,6 +204,48 @@ def test_a_number_on_a_tele_callers_call_is_not_dialled_for_another_loan(session
     assert result.claimed == []
     assert result.blocking_rules == {"min_gap": 1}  # the account on the line: compliance
     assert queued(session, campaign.id)[other_loan].reason == "number busy: on another call"
+
+
+def test_claims_of_two_campaigns_take_turns_for_a_shared_number(db: Database) -> None:
+    """Two loans of one borrower, one in each campaign's bucket, claimed at the same moment by
+    two dialers: the second claim waits for the first to commit, then finds the number on a call
+    (without that wait, neither claim could see the other's uncommitted call)."""
+    phone = "+919876500003"
+    with db.session() as session, session.begin():
+        add_account(session, "L1", borrower_id="B1", dpd=5, phones=(phone,))  # SMA-0
+        add_account(session, "L2", borrower_id="B1", dpd=40, phones=(phone,))  # SMA-1
+        campaigns = [
+            add_campaign(session, name=b.value, buckets=[b], channels={b: Channel.BOT})
+            for b in (Bucket.SMA_0, Bucket.SMA_1)
+        ]
+        for campaign in campaigns:
+            refresh(session, campaign, now=NOW, today=TODAY, policy=RBI)
+        first_id, second_id = (c.id for c in campaigns)
+
+    def take(session: Session, campaign_id: int) -> Claim:
+        campaign = session.get_one(Campaign, campaign_id)
+        return claim(session, campaign, channel=Channel.BOT, count=5, now=NOW, policy=RBI)
+
+    seconds: list[Claim] = []
+
+    def second_dialer() -> None:
+        with db.session() as session, session.begin():
+            seconds.append(take(session, second_id))
+
+    with db.session() as session:
+        (first,) = take(session, first_id).claimed
+        other = threading.Thread(target=second_dialer)
+        other.start()
+        other.join(1.0)
+        assert other.is_alive(), "the second claim did not wait for the first"
+        session.commit()
+        other.join(30)
+    assert first.account_id == "L1"
+    (second,) = seconds
+    assert second.claimed == []
+    with db.session() as session:
+        parked = session.get_one(DialQueueEntry, (second_id, "L2"))
+        assert parked.reason == "number busy: on another call"
 
 
 def test_claim_tops_up_in_priority_order_when_candidates_are_blocked(session: Session) -> None:
