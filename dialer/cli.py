@@ -12,7 +12,7 @@ from dialer.jobs import dial_pass, recover_calls, refresh_queues
 from dialer.models import Campaign, DialQueueEntry
 from dialer.providers import telephony_for
 from duecall.context import AppContext
-from duecall.db import require_migrated, transaction
+from duecall.db import read_session, require_migrated, transaction
 from duecall.errors import InvalidInput
 from duecall.settings import load_settings
 
@@ -78,7 +78,7 @@ def campaigns_list() -> None:
     """Every campaign: id, state, buckets, pacing and the size of its queue."""
     context = _context()
     try:
-        with context.sessions() as session:
+        with read_session(context.sessions) as session:
             rows = session.execute(
                 select(DialQueueEntry.campaign_id, func.count()).group_by(
                     DialQueueEntry.campaign_id

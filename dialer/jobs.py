@@ -35,7 +35,7 @@ from dialer.queue import Claimed, claim, refresh, release
 from dialer.retention import PurgeReport, purge
 from dialer.telephony import CallLookup, ProviderCall, Telephony
 from duecall.context import AppContext
-from duecall.db import transaction
+from duecall.db import read_session, transaction
 from duecall.errors import ProviderError
 from duecall.middleware import database_outage
 from duecall.throttle import forget_before
@@ -78,7 +78,7 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
     """Claim and place the calls every open bot campaign has room for, now."""
     report = PassReport()
     zone = ZoneInfo(context.settings.default_timezone)
-    with context.sessions() as session:
+    with read_session(context.sessions) as session:
         campaign_ids = list(session.scalars(select(Campaign.id).where(Campaign.active)))
     for campaign_id in campaign_ids:
         if context.drain.draining:
@@ -232,7 +232,7 @@ def reconcile(context: AppContext, telephony: Telephony, now: datetime) -> tuple
     lookup = getattr(telephony, "inner", telephony)
     if not isinstance(lookup, CallLookup):
         return 0, []
-    with context.sessions() as session:
+    with read_session(context.sessions) as session:
         stuck = session.execute(
             select(Call.call_id, Call.provider_call_sid, Call.phone, Call.started_at).where(
                 Call.status.in_(("queued", "initiated", "ringing", "in-progress")),
@@ -265,7 +265,7 @@ def reconcile(context: AppContext, telephony: Telephony, now: datetime) -> tuple
 def _unclaimed_call(context: AppContext, calls: list[ProviderCall]) -> ProviderCall | None:
     if not calls:
         return None
-    with context.sessions() as session:
+    with read_session(context.sessions) as session:
         known = set(
             session.scalars(
                 select(Call.provider_call_sid).where(

@@ -26,7 +26,7 @@ from dialer.calls import DISPOSITION_FOR_STATUS, MACHINE, apply_status, webhook_
 from dialer.models import WebhookEvent
 from dialer.telephony import Telephony
 from duecall.access import access_check
-from duecall.db import transaction
+from duecall.db import read_session, transaction
 from duecall.deps import ContextDep
 from duecall.errors import ProviderError
 
@@ -227,7 +227,7 @@ def recording(call_id: str, params: TwilioParams, context: ContextDep) -> Respon
 @router.post("/bridge/{call_id}")
 def bridge(call_id: str, params: TwilioParams, context: ContextDep) -> Response:
     """Click-to-call: the tele-caller has answered their phone; now dial the borrower."""
-    with context.sessions() as session:
+    with read_session(context.sessions) as session:
         call = session.get(Call, call_id)
         response = VoiceResponse()
         if call is None or not call.phone:
