@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.policy import Policy
-from crm.models import Call
+from crm.models import LIVE_STATUSES, Call
 from dialer.models import Campaign
 from dialer.queue import CLAIM_TTL, Claimed, park, release
 from dialer.telephony import OutboundCall, Telephony
@@ -280,7 +280,7 @@ def recover(
     stuck = list(
         session.scalars(
             select(Call).where(
-                Call.status.in_(("queued", "initiated", "ringing", "in-progress")),
+                Call.status.in_(LIVE_STATUSES),
                 never_placed | (Call.started_at < now - CLAIM_TTL),
             )
         )

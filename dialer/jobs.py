@@ -27,11 +27,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from analytics.promises import evaluate_promises
 from compliance.facts import WEEKDAYS
-from crm.models import Call
+from crm.models import LIVE_STATUSES, Call
 from crm.service import refresh_buckets
 from dialer.calls import NEVER_PLACED_AFTER, TERMINAL, Placement, apply_status, place, recover
 from dialer.models import Campaign, Channel, JobRun
-from dialer.queue import Claimed, claim, refresh, release
+from dialer.queue import Claimed, claim, refresh, release, take_turn
 from dialer.retention import PurgeReport, purge
 from dialer.telephony import CallLookup, ProviderCall, Telephony
 from duecall.context import AppContext
@@ -86,6 +86,7 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
         with transaction(context.sessions) as session:
             # Locked first, so `now` is read after the previous claimer committed: a slot never
             # starts before a call that claimer saw live had ended.
+            take_turn(session)
             campaign = session.get(Campaign, campaign_id, with_for_update=True)
             now = context.clock.now()
             if campaign is None or not campaign_open(campaign, now, zone):
@@ -235,7 +236,7 @@ def reconcile(context: AppContext, telephony: Telephony, now: datetime) -> tuple
     with read_session(context.sessions) as session:
         stuck = session.execute(
             select(Call.call_id, Call.provider_call_sid, Call.phone, Call.started_at).where(
-                Call.status.in_(("queued", "initiated", "ringing", "in-progress")),
+                Call.status.in_(LIVE_STATUSES),
                 Call.started_at < now - RECONCILE_AFTER,
             )
         ).all()

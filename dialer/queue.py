@@ -71,7 +71,6 @@ ROLL_PROBABILITY = {
 }
 URGENT_DAYS = 10  # before the next bucket, when urgency starts to grow
 CLAIM_TTL = timedelta(minutes=30)  # a claim its holder never released lapses after this
-ACTIVE_STATUSES = LIVE_STATUSES
 PARKED = timedelta(days=1)  # blocked with no end in sight: look again tomorrow
 NUMBER_BUSY = timedelta(minutes=15)  # its number is on another call: look again after it
 _CLAIM_LOCK = 0x6475_6563_616C_6C01  # PostgreSQL advisory lock key of claims ("duecall", 1)
@@ -240,6 +239,16 @@ def _score(accounts: Any) -> Any:
     return at_risk * probability * urgency
 
 
+def take_turn(session: Session) -> None:
+    """Wait for the claims of every campaign under way to commit (they take turns, so that the
+    numbers on a call a claim reads include those another campaign's claim just took: two loans
+    of one borrower in two buckets). An advisory lock on PostgreSQL, held to commit and taken
+    again at no cost; SQLite's write lock, taken at BEGIN, already does this. Take it before
+    reading the clock for a claim: a claim's `now` must not be older than its turn."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """What one claim did: the calls it claimed, and the candidates compliance blocked (those
@@ -268,19 +277,15 @@ def claim(
     parked until its next_allowed_at. The caller commits the session; nothing is claimed unless
     it does.
     """
+    take_turn(session)
     # Serialises claimers of one campaign across processes, so the concurrency cap holds, and
     # reloads it: next_call_at as the previous claimer committed it (calls per second).
     session.refresh(campaign, with_for_update=True)
-    if session.get_bind().dialect.name == "postgresql":
-        # And claimers of every campaign, briefly: the numbers on a call read below then include
-        # the ones another campaign's claim just took (two loans of a borrower in two buckets).
-        # SQLite's write lock, taken at BEGIN, already does this.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
     active = (
         session.scalar(
             select(func.count())
             .select_from(Call)
-            .where(Call.campaign_id == campaign.id, Call.status.in_(ACTIVE_STATUSES))
+            .where(Call.campaign_id == campaign.id, Call.status.in_(LIVE_STATUSES))
         )
         or 0
     )
