@@ -31,7 +31,7 @@ from crm.models import LIVE_STATUSES, Call
 from crm.service import refresh_buckets
 from dialer.calls import NEVER_PLACED_AFTER, TERMINAL, Placement, apply_status, place, recover
 from dialer.models import Campaign, Channel, JobRun
-from dialer.queue import Claimed, claim, refresh, release, take_turn
+from dialer.queue import Claimed, claim, claim_turn, refresh, release
 from dialer.retention import PurgeReport, purge
 from dialer.telephony import CallLookup, ProviderCall, Telephony
 from duecall.context import AppContext
@@ -86,7 +86,7 @@ def dial_pass(context: AppContext, telephony: Telephony) -> PassReport:
         with transaction(context.sessions) as session:
             # Locked first, so `now` is read after the previous claimer committed: a slot never
             # starts before a call that claimer saw live had ended.
-            take_turn(session)
+            claim_turn(session)
             campaign = session.get(Campaign, campaign_id, with_for_update=True)
             now = context.clock.now()
             if campaign is None or not campaign_open(campaign, now, zone):

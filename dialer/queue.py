@@ -239,7 +239,7 @@ def _score(accounts: Any) -> Any:
     return at_risk * probability * urgency
 
 
-def take_turn(session: Session) -> None:
+def claim_turn(session: Session) -> None:
     """Wait for the claims of every campaign under way to commit (they take turns, so that the
     numbers on a call a claim reads include those another campaign's claim just took: two loans
     of one borrower in two buckets). An advisory lock on PostgreSQL, held to commit and taken
@@ -277,7 +277,7 @@ def claim(
     parked until its next_allowed_at. The caller commits the session; nothing is claimed unless
     it does.
     """
-    take_turn(session)
+    claim_turn(session)
     # Serialises claimers of one campaign across processes, so the concurrency cap holds, and
     # reloads it: next_call_at as the previous claimer committed it (calls per second).
     session.refresh(campaign, with_for_update=True)
@@ -320,7 +320,9 @@ def claim(
     blocked = 0
     # One number, one call: a borrower with several loans (one phone on several accounts) is not
     # rung for two of them at once, nor while a tele-caller has them on the line. (A live call
-    # older than a claim's life is one recover() is about to end, as its claim has lapsed.)
+    # older than a claim's life is one recover() is about to end, as its claim has lapsed.) The
+    # statuses are the partial index's own WHERE text: SQLite uses a partial index only for a
+    # query that repeats its condition, never one with bound parameters in their place.
     busy = set(
         conn.scalars(
             select(Call.phone).where(
